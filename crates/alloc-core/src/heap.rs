@@ -1,0 +1,127 @@
+//! [`Heap`]: the global allocator as an [`Allocator`].
+
+use alloc::alloc as global;
+use core::alloc::Layout;
+use core::ptr::NonNull;
+
+use crate::{Allocator, AllocatorError, Block};
+
+/// The global heap (`alloc::alloc`, the `#[global_allocator]`, usually the system
+/// allocator) as an [`Allocator`]: the default parent of every other allocator.
+///
+/// It is a zero-size, `Copy` handle: moving or copying it never affects its blocks.
+/// It returns blocks of exactly the requested size, grows and shrinks them with
+/// `realloc`, and answers zero-size requests with [`Block::empty`] without touching the
+/// global allocator. It cannot tell which blocks are its own, so it is not a
+/// [`BlockOwner`](crate::BlockOwner): use it as the fallback side of a composite.
+///
+/// # Examples
+///
+/// ```
+/// use alloc_core::{Allocator, Heap};
+///
+/// let numbers = Heap.allocate_slice_with(4, |i| i as u32 * 10).unwrap();
+/// assert_eq!(&*numbers, &[0, 10, 20, 30]);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Heap;
+
+// SAFETY: blocks come from the global allocator with the requested layout (so they are
+// valid, aligned, sized and disjoint from other live blocks); they live until deallocated,
+// independently of the `Heap` value; zero-size requests never reach the global allocator.
+unsafe impl Allocator for Heap {
+    #[inline]
+    fn allocate_raw(&self, layout: Layout) -> Result<Block, AllocatorError> {
+        if layout.size() == 0 {
+            return Ok(Block::empty(layout));
+        }
+        // SAFETY: `layout` has a non-zero size.
+        let ptr = unsafe { global::alloc(layout) };
+        NonNull::new(ptr)
+            .map(|ptr| Block::from_raw_parts(ptr, layout))
+            .ok_or(AllocatorError::OutOfMemory)
+    }
+
+    #[inline]
+    fn allocate_zeroed_raw(&self, layout: Layout) -> Result<Block, AllocatorError> {
+        if layout.size() == 0 {
+            return Ok(Block::empty(layout));
+        }
+        // SAFETY: `layout` has a non-zero size.
+        let ptr = unsafe { global::alloc_zeroed(layout) };
+        NonNull::new(ptr)
+            .map(|ptr| Block::from_raw_parts(ptr, layout))
+            .ok_or(AllocatorError::OutOfMemory)
+    }
+
+    #[inline]
+    unsafe fn deallocate_raw(&self, block: Block) {
+        if !block.is_empty() {
+            // SAFETY: the caller gives back a non-empty block currently allocated by the
+            // global allocator; `Heap` returns exact sizes, so the layout is the one used.
+            unsafe { global::dealloc(block.as_ptr(), block.layout()) }
+        }
+    }
+
+    #[inline]
+    unsafe fn reallocate_raw(
+        &self,
+        block: Block,
+        new_layout: Layout,
+    ) -> Result<Block, AllocatorError> {
+        if block.is_empty() || new_layout.size() == 0 || block.align() != new_layout.align() {
+            // SAFETY: forwarded from the caller.
+            return unsafe { crate::move_block(self, self, block, new_layout) };
+        }
+        // SAFETY: `block` is a non-empty block currently allocated by the global allocator
+        // with `block.layout()` (caller); the new size is non-zero and, being the size of a
+        // `Layout` with the same alignment, does not overflow `isize` when rounded up.
+        let ptr = unsafe { global::realloc(block.as_ptr(), block.layout(), new_layout.size()) };
+        NonNull::new(ptr)
+            .map(|ptr| Block::from_raw_parts(ptr, new_layout))
+            .ok_or(AllocatorError::OutOfMemory)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Heap;
+    use crate::Allocator;
+    use core::alloc::Layout;
+
+    #[test]
+    fn zero_size_is_aligned_and_free() {
+        for align in [1, 2, 8, 64, 4096] {
+            let layout = Layout::from_size_align(0, align).unwrap();
+            let b = Heap.allocate_raw(layout).unwrap();
+            assert!(b.is_empty());
+            assert_eq!(b.addr() % align, 0);
+            // SAFETY: empty blocks may always be deallocated.
+            unsafe { Heap.deallocate_raw(b) };
+        }
+    }
+
+    #[test]
+    fn over_aligned_requests_are_honoured() {
+        let layout = Layout::from_size_align(100, 4096).unwrap();
+        let b = Heap.allocate_raw(layout).unwrap();
+        assert_eq!(b.addr() % 4096, 0);
+        // SAFETY: allocated just above.
+        let grown = unsafe { Heap.reallocate_raw(b, Layout::from_size_align(9000, 4096).unwrap()) }
+            .unwrap();
+        assert_eq!(grown.addr() % 4096, 0);
+        // SAFETY: `grown` is currently allocated by `Heap`.
+        let shrunk =
+            unsafe { Heap.reallocate_raw(grown, Layout::from_size_align(0, 4096).unwrap()) }
+                .unwrap();
+        assert!(shrunk.is_empty());
+    }
+
+    #[test]
+    fn zero_size_types_in_boxes() {
+        let unit = Heap.allocate(()).unwrap();
+        assert_eq!(*unit, ());
+        let empty = Heap.allocate_slice_copy::<u64>(&[]).unwrap();
+        assert!(empty.is_empty());
+    }
+}

@@ -1,0 +1,65 @@
+//! The traits every allocator of the `allocators` toolkit implements.
+//!
+//! - [`Allocator`]: implement [`allocate_raw`](Allocator::allocate_raw) and
+//!   [`deallocate_raw`](Allocator::deallocate_raw), get reallocation, typed boxes
+//!   ([`allocate`](Allocator::allocate), [`allocate_with`](Allocator::allocate_with)),
+//!   slices and strings for free. The trait documents [the contract](Allocator#the-contract)
+//!   once; every method links to it.
+//! - [`BlockOwner`]: an allocator that can tell whether a [`Block`] is its own, which is
+//!   how composites route blocks back.
+//! - [`Block`]: pointer, size and alignment of one allocation.
+//! - [`AllocBox`]: a value owned in an allocator, freed on drop.
+//! - [`AllocatorError`]: why a request failed; never allocates.
+//! - [`Heap`] (feature `alloc`): the global heap as an `Allocator`.
+//! - [`impl_allocator_api2!`]: the one macro that bridges an allocator to the
+//!   `allocator-api2` crate's traits, so `allocator_api2::vec::Vec` and hashbrown's
+//!   `HashMap` can use it on stable Rust.
+//!
+//! ```
+//! use alloc_core::{Allocator, Heap};
+//!
+//! let greeting = Heap.allocate_str("hello").unwrap();
+//! let answer = Heap.allocate_with(|| 6 * 7).unwrap();
+//! assert_eq!((&*greeting, *answer), ("hello", 42));
+//! ```
+//!
+//! # Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `std` | yes | implies `alloc` |
+//! | `alloc` | via `std` | [`Heap`], and the traits for `Box<A>` |
+//! | `testing` | no | `alloc_core::testing`, the conformance kit (property tests, on quickcheck) |
+//! | `allocator-api2-02` | no | `allocator-api2` 0.2 impls (the version hashbrown and bumpalo use) |
+//! | `allocator-api2-04` | no | `allocator-api2` 0.4 impls |
+//!
+//! With no features the crate is `#![no_std]`, needs no allocator, and depends on nothing.
+#![no_std]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(any(feature = "alloc", test))]
+extern crate alloc;
+#[cfg(any(test, feature = "std"))]
+extern crate std;
+
+mod allocator;
+mod block;
+mod boxed;
+mod bridge;
+mod error;
+#[cfg(feature = "alloc")]
+mod heap;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use allocator::{Allocator, BlockOwner, move_block};
+pub use block::Block;
+pub use boxed::AllocBox;
+#[doc(hidden)]
+pub use bridge::__private;
+pub use error::AllocatorError;
+#[cfg(feature = "alloc")]
+pub use heap::Heap;
+
+#[cfg(feature = "alloc")]
+impl_allocator_api2!(Heap);

@@ -1,3 +1,70 @@
-//! Building blocks that chain allocators: `Null`, `Fallback`, `Proxy`.
-//! (Filled in by the alloc-compose issue.)
+//! Building blocks that snap allocators together.
+//!
+//! - [`Fallback<M, F>`](Fallback): tries `M`, then `F`. Only `M` must be a
+//!   [`BlockOwner`](alloc_core::BlockOwner) (blocks are routed back by its answer), so
+//!   "a pool, spilling to the heap" is `pool.with_fallback(Heap)`. A block that outgrows
+//!   `M` moves to `F` with its contents.
+//! - [`Proxy<A, L>`](Proxy): reports every operation on `A` to a [`ProxyLogger`]. Ready
+//!   loggers: [`NoLog`] (free), [`Counters`] / [`AtomicCounters`] (counts, bytes live,
+//!   peak), `Trace` (collects or prints every [`Event`], feature `std`), [`FnLogger`].
+//! - [`Null`]: fails everything and owns nothing: the end of a chain, and the reference
+//!   implementation of the traits.
+//! - [`AllocatorExt`]: `.with_fallback(f)` and `.proxy(logger)` on every allocator, so a
+//!   chain reads left to right and its type can be written down:
+//!   `FreeList::new(64, 128)?.with_fallback(Heap).proxy(Counters::new())` is a
+//!   `Proxy<Fallback<FreeList, Heap>, Counters>`.
+//!
+//! Every composite is an [`Allocator`](alloc_core::Allocator), and a `BlockOwner` when its
+//! parts are, so chains nest to any depth. With the `allocator-api2-02` / `-04` features
+//! they also implement `allocator-api2`'s `Allocator`, for `allocator_api2::vec::Vec`,
+//! hashbrown and friends.
+//!
+//! # Examples
+//!
+//! ```
+//! use alloc_compose::{AllocatorExt, Counters, Null};
+//! use alloc_core::{Allocator, Heap};
+//!
+//! // `Null` stands in for a pool here; see `Fallback` for a complete pool example.
+//! let alloc = Null.with_fallback(Heap).proxy(Counters::new());
+//! let words = alloc.allocate_str("composable").unwrap();
+//! let numbers = alloc.allocate_slice_with(4, |i| i * 10).unwrap();
+//! assert_eq!((&*words, &*numbers), ("composable", &[0, 10, 20, 30][..]));
+//! drop(words);
+//!
+//! let counts = alloc.logger().counts();
+//! assert_eq!((counts.allocations, counts.deallocations), (2, 1));
+//! assert_eq!(counts.bytes_live, 4 * size_of::<usize>());
+//! ```
+//!
+//! # Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `std` | yes | implies `alloc`; the `Trace` logger |
+//! | `alloc` | via `std` | `ProxyLogger` for `Box`, `Rc` and `Arc` of a logger |
+//! | `allocator-api2-02` | no | `allocator-api2` 0.2 impls for `Null`, `Fallback`, `Proxy` |
+//! | `allocator-api2-04` | no | `allocator-api2` 0.4 impls |
+//!
+//! With no features the crate is `#![no_std]` and needs no allocator.
 #![no_std]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+mod ext;
+mod fallback;
+mod loggers;
+mod null;
+mod proxy;
+
+pub use ext::AllocatorExt;
+pub use fallback::Fallback;
+#[cfg(feature = "std")]
+pub use loggers::Trace;
+pub use loggers::{AtomicCounters, Counters, Counts, FnLogger, NoLog};
+pub use null::Null;
+pub use proxy::{Event, Proxy, ProxyLogger};

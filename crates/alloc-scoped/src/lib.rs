@@ -1,3 +1,166 @@
-//! `Scoped`: a bump allocator for temporary allocations in tight loops, with nested
-//! scopes whose values cannot escape them. (Filled in by the alloc-scoped issue.)
+//! [`Scoped`]: a bump allocator for temporary allocations in tight loops, with nested
+//! scopes whose values cannot escape them.
+//!
+//! A `Scoped` takes one buffer from its parent allocator and hands out pieces of it by
+//! moving a pointer: an allocation is a few instructions, and giving everything back at
+//! once is free. [`scope`](Scoped::scope) lends a child allocator ([`Scope`]) to a
+//! closure and reclaims all of the child's memory when the closure returns.
+//!
+//! ```
+//! use alloc_scoped::Scoped;
+//! use alloc_core::Allocator;
+//!
+//! #[derive(Debug)]
+//! struct Bomb(u8);
+//! impl Drop for Bomb { fn drop(&mut self) { println!("Boom! {}", self.0); } }
+//!
+//! // a new scoped allocator with a kilobyte of memory from the heap.
+//! let alloc = Scoped::new(1024).unwrap();
+//! alloc.scope(|inner| {
+//!     let mut bombs = Vec::new();
+//!     for i in 0..100 { bombs.push(inner.allocate(Bomb(i)).unwrap()) }
+//!     // the bombs go off here, and the scope's memory is reclaimed when it returns.
+//! }).unwrap();
+//! let my_int = alloc.allocate_with(|| 23).unwrap();   // constructed in place
+//! assert_eq!(*my_int, 23);
+//! ```
+//!
+//! # Where the memory comes from
+//!
+//! - [`Scoped::new(size)`](Scoped::new): from the global heap (feature `alloc`).
+//! - [`Scoped::new_in(size, parent)`](Scoped::new_in): from any [`Allocator`], taken by
+//!   value; pass `&parent` to share it. A `Scoped` can live in another `Scoped`, a
+//!   free list, or a proxy.
+//! - [`Scoped::from_buffer(&mut memory)`](Scoped::from_buffer): from a
+//!   `&mut [MaybeUninit<u8>]` the caller lends, with no heap at all (`no_std`). Its
+//!   parent is a [`Buffer`], a one-block allocator over the borrowed slice, so this is
+//!   the same `Scoped<A>` type with `A = Buffer<'a>`, carrying the borrow's lifetime.
+//!
+//! The buffer is given back to the parent when the `Scoped` is dropped. It is never
+//! inside the `Scoped` value, so moving a `Scoped` (into a collection that owns its
+//! allocator, say) keeps every block valid.
+//!
+//! **The capacity is fixed**: when the buffer is full, requests fail with
+//! [`AllocatorError::OutOfMemory`] (or `TooLarge` when a request exceeds the whole
+//! capacity). There is no growth by chaining chunks: a fixed buffer keeps the fast path
+//! to one comparison, makes [`used`](Scoped::used)/[`remaining`](Scoped::remaining)
+//! exact, and lets a `Scoped` live in memory that cannot grow. Chained growth is planned
+//! as a generic composite for any allocator; until then, size the buffer with
+//! [`used`](Scoped::used) after a representative run, or put a fallback behind it.
+//!
+//! # Allocation
+//!
+//! The bump pointer starts at the end of the buffer and moves **down**: a request for
+//! `size` bytes aligned to `align` computes `(ptr - size) & !(align - 1)` (saturating, so
+//! it cannot wrap) and compares the result with the start of the buffer, once. That is
+//! the whole fast path (inlined into the caller); zero-size requests, which must consume
+//! nothing, and every failure go to an out-of-line cold path. Every non-empty block has
+//! exactly the requested size.
+//!
+//! - Zero-size requests succeed with a well-aligned [`Block::empty`] and consume nothing.
+//! - Alignments up to [`MAX_ALIGN`] (a page, 4096) are served; larger ones fail with
+//!   `UnsupportedAlignment`.
+//! - Sizes larger than the capacity fail with `TooLarge`; sizes larger than what is left
+//!   with `OutOfMemory`. All bounds are checked on addresses (integers) before any
+//!   pointer is formed, so no request, however large, overflows or forms an
+//!   out-of-bounds pointer.
+//!
+//! # Freeing
+//!
+//! Freeing the most recent block rewinds the bump pointer to the block's end (the
+//! alignment padding above it stays taken); freeing any other block does nothing: its
+//! memory comes back at [`reset`](Scoped::reset), or when the scope ends. So values
+//! dropped in reverse order of allocation (a stack discipline) give all their memory
+//! back, and a `Vec` that grows and is dropped leaves nothing behind.
+//!
+//! # Reallocation
+//!
+//! The most recent block is reallocated in place: it may extend anywhere between the
+//! start of the free space and its own end, so it grows downward into the free space and
+//! shrinks towards its end, giving the difference back; its contents move with one
+//! overlapping copy (`memmove`), as in bumpalo. A block that is not the most recent
+//! keeps its address when it shrinks (with a compatible alignment), and is copied to a
+//! new block when it grows (its old bytes are reclaimed later). Sizes are never
+//! subtracted from each other, so shrinking cannot underflow.
+//!
+//! # Scopes
+//!
+//! [`Scoped::scope`] and [`Scope::scope`] run a closure with a child [`Scope`] that
+//! starts where its parent stands and uses the parent's free space.
+//!
+//! - While the child is open, the parent refuses to allocate or grow blocks with
+//!   [`AllocatorError::Busy`] (it would hand out memory the child uses). It can still
+//!   free its blocks.
+//! - When the closure returns, or panics (the child's `Drop` is the guard), the parent
+//!   is unmarked; since its bump pointer never moved down, all of the child's memory is
+//!   reclaimed at once.
+//! - The closure gets `&Scope`, and values allocated in it borrow that reference: they
+//!   cannot be returned from the closure (a `compile_fail` doctest on
+//!   [`Scoped::scope`] proves it). Raw blocks from `allocate_raw` are valid until the
+//!   scope ends.
+//! - Scopes nest to any depth: a `Scope` opens its own scopes.
+//!
+//! # Ownership, misuse, threads
+//!
+//! - [`BlockOwner`]: a `Scoped` or `Scope` owns exactly the blocks that lie among its
+//!   live blocks (from its bump pointer to the end of its region): blocks of an open
+//!   child scope, of an ended scope, and foreign memory are not its own.
+//! - Giving back a block that is not among the live blocks (a block freed twice after
+//!   a rewind, a foreign block, a block of an ended scope) panics with a message naming
+//!   the problem, **in every build** (the check costs one comparison on the rewinding
+//!   path and two on the others). Freeing twice a block that was not the most recent
+//!   is not detected (the free is a no-op either way).
+//! - `Scoped<A>` is `Send` when `A` is, and never `Sync` (the bump pointer is a
+//!   `Cell`); `Scope` is neither `Send` nor `Sync`; `Buffer` is `Send`, not `Sync`.
+//!
+//! # Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `std` | yes | implies `alloc` |
+//! | `alloc` | via `std` | [`Scoped::new`] (from the heap), and `Heap` as the default parent |
+//! | `allocator-api2-02` | no | `allocator-api2` 0.2 impls for `Scoped`, `Scope`, `Buffer` (for hashbrown, `allocator_api2::vec::Vec`) |
+//! | `allocator-api2-04` | no | `allocator-api2` 0.4 impls |
+//!
+//! Without features the crate is `#![no_std]` and needs no allocator
+//! ([`Scoped::from_buffer`]).
+//!
+//! [`Allocator`]: alloc_core::Allocator
+//! [`BlockOwner`]: alloc_core::BlockOwner
+//! [`AllocatorError::OutOfMemory`]: alloc_core::AllocatorError::OutOfMemory
+//! [`AllocatorError::Busy`]: alloc_core::AllocatorError::Busy
+//! [`Block::empty`]: alloc_core::Block::empty
 #![no_std]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod buffer;
+mod bump;
+mod scope;
+mod scoped;
+
+pub use buffer::Buffer;
+pub use scope::Scope;
+pub use scoped::Scoped;
+
+/// The largest alignment a [`Scoped`] or [`Scope`] serves: a page (4096 bytes). Larger
+/// alignments fail with [`AllocatorError::UnsupportedAlignment`].
+///
+/// [`AllocatorError::UnsupportedAlignment`]: alloc_core::AllocatorError::UnsupportedAlignment
+///
+/// # Examples
+///
+/// ```
+/// use alloc_core::{Allocator, AllocatorError};
+/// use alloc_scoped::{Scoped, MAX_ALIGN};
+/// use core::alloc::Layout;
+///
+/// let alloc = Scoped::new(3 * MAX_ALIGN).unwrap();
+/// assert!(alloc.allocate_raw(Layout::from_size_align(8, MAX_ALIGN).unwrap()).is_ok());
+/// let too_aligned = Layout::from_size_align(8, 2 * MAX_ALIGN).unwrap();
+/// assert_eq!(alloc.allocate_raw(too_aligned), Err(AllocatorError::UnsupportedAlignment));
+/// ```
+pub const MAX_ALIGN: usize = 4096;
+
+/// The alignment of the buffers [`Scoped::new_in`] asks its parent for: enough for every
+/// primitive type, so the first blocks need no padding.
+const BUFFER_ALIGN: usize = 16;

@@ -1,0 +1,12 @@
+//! Integration tests of alloc-compose: composites built from `Heap`, `Null` and two small
+//! test allocators (`support`), nested, through the conformance kit and by hand.
+
+// Tests are std programs: the core/alloc import lints are for the `no_std` libraries.
+#![allow(clippy::std_instead_of_core, clippy::std_instead_of_alloc)]
+
+#[cfg(all(feature = "allocator-api2-02", feature = "allocator-api2-04"))]
+mod bridge;
+mod chain;
+mod fallback;
+mod proxy;
+mod support;

@@ -494,8 +494,8 @@ pub unsafe trait BlockOwner: Allocator {
     ///     }
     /// }
     ///
-    /// let buf: &'static mut [u64; 8] = Box::leak(Box::new([0; 8]));
-    /// let once = Once { buf: NonNull::from(buf).cast(), used: Cell::new(false) };
+    /// let mut buf = [0u64; 8];
+    /// let once = Once { buf: NonNull::from(&mut buf).cast(), used: Cell::new(false) };
     /// let b = once.allocate(1u32).unwrap();
     /// assert!(once.owns(&b));
     /// let other = alloc_core::Heap.allocate(1u32).unwrap();

@@ -261,7 +261,7 @@ fn run<A: Allocator + ?Sized>(
                         if zeroed {
                             // SAFETY: the block is valid for reads of its size (contract).
                             let bytes = unsafe { bytes_of(&block) };
-                            if let Some(i) = bytes.iter().position(|&b| b != 0) {
+                            if let Err(i) = check_fill(bytes, 0) {
                                 return Err(fail(format!(
                                     "allocate_zeroed_raw({layout:?}) returned a block whose byte {i} is {:#x}",
                                     bytes[i]
@@ -409,14 +409,27 @@ fn check_contents(entry: &Live, len: usize) -> Result<(), String> {
     // SAFETY: the block is live, valid for reads of its size, which is at least `len`
     // (callers pass at most the block's size) and was fully written by `fill_block`.
     let bytes = unsafe { &bytes_of(&entry.block)[..len] };
-    match bytes.iter().position(|&b| b != entry.fill) {
-        None => Ok(()),
-        Some(i) => Err(format!(
+    match check_fill(bytes, entry.fill) {
+        Ok(()) => Ok(()),
+        Err(i) => Err(format!(
             "byte {i} of block {:?} (requested {} bytes) is {:#x}, expected {:#x}: \
              another block overlaps it, or the allocator wrote into it",
             entry.block, entry.requested, bytes[i], entry.fill
         )),
     }
+}
+
+/// Checks that every byte is `fill`; the error is the index of the first that is not.
+fn check_fill(bytes: &[u8], fill: u8) -> Result<(), usize> {
+    // Compare whole chunks first (a `memcmp`, fast even under Miri), then find the byte.
+    let pattern = [fill; 256];
+    if bytes
+        .chunks(pattern.len())
+        .all(|chunk| chunk == &pattern[..chunk.len()])
+    {
+        return Ok(());
+    }
+    Err(bytes.iter().position(|&b| b != fill).unwrap_or(0))
 }
 
 /// # Safety
@@ -464,7 +477,8 @@ impl fmt::Display for Counterexample {
 
 /// The property-test driver: how many sequences, how long, and what to check.
 ///
-/// Defaults: 1,000 sequences of up to 100 operations; 20 sequences under Miri.
+/// Defaults: 1,000 sequences of up to 100 operations; under Miri, 20 sequences of up to
+/// 40 operations.
 ///
 /// # Examples
 ///

@@ -46,8 +46,10 @@ enum Bug {
 impl Broken {
     fn new(bug: Bug) -> Self {
         let len = 64 * 1024;
+        // Zeroed, so even the buggy variants hand out initialised bytes: reading them gives
+        // a wrong value that the kit reports, not undefined behaviour.
         let block = Heap
-            .allocate_raw(Layout::from_size_align(len, 4096).unwrap())
+            .allocate_zeroed_raw(Layout::from_size_align(len, 4096).unwrap())
             .unwrap();
         Self {
             buf: block.ptr(),

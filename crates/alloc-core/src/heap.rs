@@ -1,7 +1,7 @@
 //! [`Heap`]: the global allocator as an [`Allocator`].
 
 use alloc::alloc as global;
-use core::alloc::Layout;
+use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::NonNull;
 
 use crate::{Allocator, AllocatorError, Block};
@@ -15,6 +15,10 @@ use crate::{Allocator, AllocatorError, Block};
 /// global allocator. It cannot tell which blocks are its own, so it is not a
 /// [`BlockOwner`](crate::BlockOwner): use it as the fallback side of a composite.
 ///
+/// With the `std` feature, [`std::alloc::System`] implements [`Allocator`] the same way:
+/// use it as the parent of an allocator that is itself the `#[global_allocator]`, where
+/// `Heap` would call back into it.
+///
 /// # Examples
 ///
 /// ```
@@ -26,62 +30,103 @@ use crate::{Allocator, AllocatorError, Block};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Heap;
 
-// SAFETY: blocks come from the global allocator with the requested layout (so they are
-// valid, aligned, sized and disjoint from other live blocks); they live until deallocated,
-// independently of the `Heap` value; zero-size requests never reach the global allocator.
-unsafe impl Allocator for Heap {
+// SAFETY: forwards to the `#[global_allocator]` through `alloc::alloc`, with the caller's
+// promises passed on unchanged.
+unsafe impl GlobalAlloc for Heap {
     #[inline]
-    fn allocate_raw(&self, layout: Layout) -> Result<Block, AllocatorError> {
-        if layout.size() == 0 {
-            return Ok(Block::empty(layout));
-        }
-        // SAFETY: `layout` has a non-zero size.
-        let ptr = unsafe { global::alloc(layout) };
-        NonNull::new(ptr)
-            .map(|ptr| Block::from_raw_parts(ptr, layout))
-            .ok_or(AllocatorError::OutOfMemory)
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded from the caller (non-zero size).
+        unsafe { global::alloc(layout) }
     }
-
     #[inline]
-    fn allocate_zeroed_raw(&self, layout: Layout) -> Result<Block, AllocatorError> {
-        if layout.size() == 0 {
-            return Ok(Block::empty(layout));
-        }
-        // SAFETY: `layout` has a non-zero size.
-        let ptr = unsafe { global::alloc_zeroed(layout) };
-        NonNull::new(ptr)
-            .map(|ptr| Block::from_raw_parts(ptr, layout))
-            .ok_or(AllocatorError::OutOfMemory)
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded from the caller (non-zero size).
+        unsafe { global::alloc_zeroed(layout) }
     }
-
     #[inline]
-    unsafe fn deallocate_raw(&self, block: Block) {
-        if !block.is_empty() {
-            // SAFETY: the caller gives back a non-empty block currently allocated by the
-            // global allocator; `Heap` returns exact sizes, so the layout is the one used.
-            unsafe { global::dealloc(block.as_ptr(), block.layout()) }
-        }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded from the caller (a block of the global allocator).
+        unsafe { global::dealloc(ptr, layout) }
     }
-
     #[inline]
-    unsafe fn reallocate_raw(
-        &self,
-        block: Block,
-        new_layout: Layout,
-    ) -> Result<Block, AllocatorError> {
-        if block.is_empty() || new_layout.size() == 0 || block.align() != new_layout.align() {
-            // SAFETY: forwarded from the caller.
-            return unsafe { crate::move_block(self, self, block, new_layout) };
-        }
-        // SAFETY: `block` is a non-empty block currently allocated by the global allocator
-        // with `block.layout()` (caller); the new size is non-zero and, being the size of a
-        // `Layout` with the same alignment, does not overflow `isize` when rounded up.
-        let ptr = unsafe { global::realloc(block.as_ptr(), block.layout(), new_layout.size()) };
-        NonNull::new(ptr)
-            .map(|ptr| Block::from_raw_parts(ptr, new_layout))
-            .ok_or(AllocatorError::OutOfMemory)
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: forwarded from the caller.
+        unsafe { global::realloc(ptr, layout, new_size) }
     }
 }
+
+/// Implements [`Allocator`] for a `GlobalAlloc` type, turning null into `OutOfMemory`,
+/// answering zero-size requests without calling it, and growing or shrinking with
+/// `realloc` when the alignment stays the same.
+macro_rules! allocator_over_global_alloc {
+    ($ty:ty) => {
+        // SAFETY: blocks come from a `GlobalAlloc` with the requested layout (so they are
+        // valid, aligned, sized exactly and disjoint from other live blocks); they live
+        // until deallocated, independently of the handle, which is a zero-size `Copy`
+        // value; zero-size requests never reach the `GlobalAlloc`.
+        unsafe impl Allocator for $ty {
+            #[inline]
+            fn allocate_raw(&self, layout: Layout) -> Result<Block, AllocatorError> {
+                if layout.size() == 0 {
+                    return Ok(Block::empty(layout));
+                }
+                // SAFETY: `layout` has a non-zero size.
+                let ptr = unsafe { GlobalAlloc::alloc(self, layout) };
+                NonNull::new(ptr)
+                    .map(|ptr| Block::from_raw_parts(ptr, layout))
+                    .ok_or(AllocatorError::OutOfMemory)
+            }
+
+            #[inline]
+            fn allocate_zeroed_raw(&self, layout: Layout) -> Result<Block, AllocatorError> {
+                if layout.size() == 0 {
+                    return Ok(Block::empty(layout));
+                }
+                // SAFETY: `layout` has a non-zero size.
+                let ptr = unsafe { GlobalAlloc::alloc_zeroed(self, layout) };
+                NonNull::new(ptr)
+                    .map(|ptr| Block::from_raw_parts(ptr, layout))
+                    .ok_or(AllocatorError::OutOfMemory)
+            }
+
+            #[inline]
+            unsafe fn deallocate_raw(&self, block: Block) {
+                if !block.is_empty() {
+                    // SAFETY: the caller gives back a non-empty block currently allocated
+                    // here; blocks have exact sizes, so the layout is the one used.
+                    unsafe { GlobalAlloc::dealloc(self, block.as_ptr(), block.layout()) }
+                }
+            }
+
+            #[inline]
+            unsafe fn reallocate_raw(
+                &self,
+                block: Block,
+                new_layout: Layout,
+            ) -> Result<Block, AllocatorError> {
+                if block.is_empty() || new_layout.size() == 0 || block.align() != new_layout.align()
+                {
+                    // SAFETY: forwarded from the caller.
+                    return unsafe { crate::move_block(self, self, block, new_layout) };
+                }
+                // SAFETY: `block` is a non-empty block currently allocated here with
+                // `block.layout()` (caller); the new size is non-zero and, being the size
+                // of a `Layout` with the same alignment, does not overflow `isize` when
+                // rounded up.
+                let ptr = unsafe {
+                    GlobalAlloc::realloc(self, block.as_ptr(), block.layout(), new_layout.size())
+                };
+                NonNull::new(ptr)
+                    .map(|ptr| Block::from_raw_parts(ptr, new_layout))
+                    .ok_or(AllocatorError::OutOfMemory)
+            }
+        }
+    };
+}
+
+allocator_over_global_alloc!(Heap);
+#[cfg(feature = "std")]
+allocator_over_global_alloc!(std::alloc::System);
 
 #[cfg(test)]
 mod tests {
@@ -115,6 +160,20 @@ mod tests {
             unsafe { Heap.reallocate_raw(grown, Layout::from_size_align(0, 4096).unwrap()) }
                 .unwrap();
         assert!(shrunk.is_empty());
+    }
+
+    #[test]
+    fn system_is_an_allocator_too() {
+        let system = std::alloc::System;
+        let b = system.allocate_slice_copy(&[1u32, 2, 3]).unwrap();
+        assert_eq!(&*b, &[1, 2, 3]);
+        let block = system
+            .allocate_zeroed_raw(Layout::new::<[u8; 64]>())
+            .unwrap();
+        // SAFETY: `block` is currently allocated by `System`.
+        let grown = unsafe { system.reallocate_raw(block, Layout::new::<[u8; 4096]>()) }.unwrap();
+        // SAFETY: `grown` is currently allocated by `System`.
+        unsafe { system.deallocate_raw(grown) };
     }
 
     #[test]

@@ -13,6 +13,11 @@ fn heap_passes() {
 }
 
 #[test]
+fn system_passes() {
+    Conformance::new().tests(300).check(|| std::alloc::System);
+}
+
+#[test]
 fn heap_through_references_and_boxes_passes() {
     let heap = Heap;
     Conformance::new().tests(100).check(|| &heap);

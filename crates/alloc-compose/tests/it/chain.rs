@@ -2,10 +2,9 @@
 //! nest to any depth.
 
 use alloc_compose::{AllocatorExt, Counters, Event, Fallback, NoLog, Null, Proxy, Trace};
-use alloc_core::testing::Conformance;
 use alloc_core::{Allocator, BlockOwner, Heap};
 
-use crate::support::{Bump, Pool};
+use crate::support::{Bump, Pool, kit};
 
 /// The type of a chain, written out: a pool, then a bump allocator, then the heap, with
 /// a counting proxy around the whole and a trace on the bump allocator.
@@ -54,9 +53,9 @@ fn a_chain_is_nameable_and_routes_each_request_to_the_right_part() {
 
 #[test]
 fn chains_pass_the_conformance_kit() {
-    let r = Conformance::new().tests(300).check(|| App::new().alloc);
+    let r = kit(300).check(|| App::new().alloc);
     assert_eq!(r.failures, 0, "{r:?}");
-    Conformance::new().tests(300).check_owner(|| {
+    kit(300).check_owner(|| {
         Pool::new(32, 2)
             .proxy(NoLog)
             .with_fallback(Pool::new(128, 2).with_fallback(Bump::new(1024)))
@@ -83,7 +82,7 @@ fn borrowed_parts_chain_without_being_given_away() {
 
 #[test]
 fn null_alone_passes_and_fails_everything_but_zero_size() {
-    let r = Conformance::new().tests(200).check_owner(|| Null);
+    let r = kit(200).check_owner(|| Null);
     assert!(r.failures > 0, "{r:?}");
     assert_eq!(
         r.reallocations + r.allocations,

@@ -2,19 +2,15 @@
 //! error choice, and blocks that neither side owns.
 
 use alloc_compose::{AllocatorExt, Fallback, Null};
-use alloc_core::testing::Conformance;
 use alloc_core::{Allocator, AllocatorError, Block, BlockOwner, Heap};
 use core::alloc::Layout;
+use core::ptr::NonNull;
 
-use crate::support::{Bump, Pool};
-
-fn tests(n: u64) -> Conformance {
-    Conformance::new().tests(n)
-}
+use crate::support::{Bump, Pool, kit};
 
 #[test]
 fn pool_with_heap_fallback_passes() {
-    let r = tests(500).check(|| Pool::new(64, 4).with_fallback(Heap));
+    let r = kit(500).check(|| Pool::new(64, 4).with_fallback(Heap));
     // Sequences of up to 100 operations exhaust 4 slots and ask for more than 64 bytes.
     assert!(r.allocations > 0 && r.reallocations > 0, "{r:?}");
     assert_eq!(
@@ -25,12 +21,12 @@ fn pool_with_heap_fallback_passes() {
 
 #[test]
 fn pool_with_bump_fallback_passes_as_an_owner() {
-    tests(500).check_owner(|| Pool::new(64, 4).with_fallback(Bump::new(4096)));
+    kit(500).check_owner(|| Pool::new(64, 4).with_fallback(Bump::new(4096)));
 }
 
 #[test]
 fn fallbacks_nest_on_the_fallback_side() {
-    let r = tests(300).check(|| {
+    let r = kit(300).check(|| {
         Pool::new(32, 4).with_fallback(
             Pool::new(256, 4)
                 .with_fallback(Bump::new(2048))
@@ -38,18 +34,18 @@ fn fallbacks_nest_on_the_fallback_side() {
         )
     });
     assert_eq!(r.failures, 0, "{r:?}");
-    tests(300).check_owner(|| Pool::new(32, 4).with_fallback(Bump::new(1024).with_fallback(Null)));
+    kit(300).check_owner(|| Pool::new(32, 4).with_fallback(Bump::new(1024).with_fallback(Null)));
 }
 
 #[test]
 fn fallbacks_nest_on_the_main_side() {
-    let r = tests(300).check(|| {
+    let r = kit(300).check(|| {
         Pool::new(64, 2)
             .with_fallback(Bump::new(1024))
             .with_fallback(Heap)
     });
     assert_eq!(r.failures, 0, "{r:?}");
-    tests(300).check_owner(|| {
+    kit(300).check_owner(|| {
         Bump::new(512)
             .with_fallback(Pool::new(128, 4))
             .with_fallback(Pool::new(4096, 2).with_fallback(Null))
@@ -58,9 +54,9 @@ fn fallbacks_nest_on_the_main_side() {
 
 #[test]
 fn null_at_either_end_passes() {
-    let r = tests(200).check_owner(|| Null.with_fallback(Pool::new(64, 4)));
+    let r = kit(200).check_owner(|| Null.with_fallback(Pool::new(64, 4)));
     assert!(r.allocations > 0 && r.failures > 0, "{r:?}");
-    let r = tests(200).check(|| Null.with_fallback(Null.with_fallback(Heap)));
+    let r = kit(200).check(|| Null.with_fallback(Null.with_fallback(Heap)));
     assert_eq!(r.failures, 0, "{r:?}");
 }
 
@@ -248,18 +244,18 @@ fn when_both_fail_the_more_informative_error_is_returned() {
     assert_eq!((alloc.main().live(), alloc.fallback().live()), (0, 0));
 }
 
-fn foreign_block() -> Block {
-    // Leaked on purpose: the panicking tests below never give it back.
-    Heap.allocate_raw(bytes(64)).unwrap()
+/// Memory that no allocator handed out (a local buffer), described as a block.
+fn foreign_block(buffer: &mut [u64; 8]) -> Block {
+    Block::from_raw_parts(NonNull::from(buffer).cast(), bytes(64))
 }
 
 #[test]
 #[should_panic(expected = "Null never allocates a non-empty block")]
 fn a_block_of_neither_side_is_caught_by_a_null_fallback() {
     let alloc = Pool::new(64, 2).with_fallback(Null);
-    // SAFETY: not safe on purpose: the block belongs to `Heap`; the chain must panic
-    // before touching it.
-    unsafe { alloc.deallocate_raw(foreign_block()) };
+    // SAFETY: not safe on purpose: no part of the chain allocated the block; the chain must
+    // panic before touching it (it is a live local buffer anyway).
+    unsafe { alloc.deallocate_raw(foreign_block(&mut [0; 8])) };
 }
 
 #[test]
@@ -267,7 +263,7 @@ fn a_block_of_neither_side_is_caught_by_a_null_fallback() {
 fn a_block_of_no_part_of_a_nested_chain_is_caught_at_its_end() {
     let alloc = Pool::new(64, 2).with_fallback(Bump::new(512).with_fallback(Null));
     // SAFETY: as above.
-    let _ = unsafe { alloc.reallocate_raw(foreign_block(), bytes(8)) };
+    let _ = unsafe { alloc.reallocate_raw(foreign_block(&mut [0; 8]), bytes(8)) };
 }
 
 #[test]
@@ -275,7 +271,7 @@ fn a_block_of_no_part_of_a_nested_chain_is_caught_at_its_end() {
 fn a_block_of_neither_side_is_caught_by_an_owner_fallback() {
     let alloc = Bump::new(512).with_fallback(Pool::new(64, 2));
     // SAFETY: as above.
-    unsafe { alloc.deallocate_raw(foreign_block()) };
+    unsafe { alloc.deallocate_raw(foreign_block(&mut [0; 8])) };
 }
 
 #[test]

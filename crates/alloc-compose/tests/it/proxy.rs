@@ -5,13 +5,13 @@ use alloc_compose::{
     AllocatorExt, AtomicCounters, Counters, Counts, Event, FnLogger, NoLog, Null, Proxy,
     ProxyLogger, Trace,
 };
-use alloc_core::testing::{Conformance, Report, Violation, run_ops, run_ops_owner};
+use alloc_core::testing::{Report, Violation, run_ops, run_ops_owner};
 use alloc_core::{Allocator, AllocatorError, Block, BlockOwner, Heap};
 use core::alloc::Layout;
 use core::cell::{Cell, RefCell};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use crate::support::{Bump, Pool};
+use crate::support::{Bump, Pool, kit};
 
 fn bytes(n: usize) -> Layout {
     Layout::from_size_align(n, 8).unwrap()
@@ -19,25 +19,21 @@ fn bytes(n: usize) -> Layout {
 
 #[test]
 fn proxies_pass_the_conformance_kit() {
-    Conformance::new()
-        .tests(300)
-        .check(|| Heap.proxy(Counters::new()));
-    Conformance::new()
-        .tests(300)
-        .check_owner(|| Pool::new(64, 8).proxy(Trace::new()));
+    kit(300).check(|| Heap.proxy(Counters::new()));
+    kit(300).check_owner(|| Pool::new(64, 8).proxy(Trace::new()));
     // Nested: a proxy around a fallback, proxies on both sides of a fallback, a proxy
     // around a proxy.
-    Conformance::new().tests(300).check(|| {
+    kit(300).check(|| {
         Pool::new(64, 4)
             .with_fallback(Heap)
             .proxy(AtomicCounters::new())
     });
-    Conformance::new().tests(300).check_owner(|| {
+    kit(300).check_owner(|| {
         Pool::new(64, 4)
             .proxy(Counters::new())
             .with_fallback(Bump::new(2048).proxy(NoLog))
     });
-    Conformance::new().tests(300).check(|| {
+    kit(300).check(|| {
         Bump::new(1024)
             .with_fallback(Heap)
             .proxy(NoLog)
@@ -70,7 +66,7 @@ fn counts_match_the_operations_performed_exactly() {
     // Random sequences through a chain that spills, fails (the pool side refuses large
     // and over-aligned requests; the end is `Null`) and trims (the pool returns whole
     // slots; the proxy returns exactly what was asked, so bytes add up to zero).
-    let report = Conformance::new().tests(500).check_with(|ops| {
+    let report = kit(500).check_with(|ops| {
         let alloc = Pool::new(64, 4)
             .with_fallback(Bump::new(1024).with_fallback(Null))
             .proxy(Counters::new());
@@ -82,7 +78,7 @@ fn counts_match_the_operations_performed_exactly() {
         "{report:?}"
     );
 
-    Conformance::new().tests(300).check_with(|ops| {
+    kit(300).check_with(|ops| {
         let alloc = Pool::new(64, 4)
             .with_fallback(Heap)
             .proxy(AtomicCounters::new());

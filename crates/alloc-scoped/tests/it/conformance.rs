@@ -11,21 +11,24 @@ use core::mem::MaybeUninit;
 /// run out, so the failure paths are exercised too.
 const SIZE: usize = 128 * 1024;
 
+/// The kit, with shorter sequences under Miri (it already runs fewer of them there).
+fn kit() -> Conformance {
+    Conformance::new().max_ops(if cfg!(miri) { 40 } else { 100 })
+}
+
 fn assert_busy(report: &Report) {
     assert!(report.allocations > 0 && report.reallocations > 0 && report.deallocations > 0);
 }
 
 #[test]
 fn a_fresh_scoped_passes() {
-    let report = Conformance::new().check_owner(|| Scoped::new(SIZE).unwrap());
+    let report = kit().check_owner(|| Scoped::new(SIZE).unwrap());
     assert_busy(&report);
 }
 
 #[test]
 fn a_small_scoped_passes_while_running_out() {
-    let report = Conformance::new()
-        .tests(300)
-        .check_owner(|| Scoped::new(2048).unwrap());
+    let report = kit().tests(300).check_owner(|| Scoped::new(2048).unwrap());
     assert_busy(&report);
     assert!(report.failures > 0);
 }
@@ -33,7 +36,7 @@ fn a_small_scoped_passes_while_running_out() {
 #[test]
 fn scopes_pass_at_every_depth() {
     for depth in 0..4 {
-        let report = Conformance::new().tests(200).check_with(|ops| {
+        let report = kit().tests(200).check_with(|ops| {
             let alloc = Scoped::new(SIZE).unwrap();
             // The parent holds a block across the scope, which the child must not touch.
             let outer = alloc.allocate_slice_with(16, |i| i as u8).unwrap();
@@ -73,7 +76,7 @@ fn nest(
 
 #[test]
 fn the_parent_passes_after_scopes_and_with_live_blocks() {
-    Conformance::new().tests(300).check_with(|ops| {
+    kit().tests(300).check_with(|ops| {
         let alloc = Scoped::new(SIZE).unwrap();
         let before = alloc.allocate([1u64; 4]).unwrap();
         alloc
@@ -90,7 +93,7 @@ fn the_parent_passes_after_scopes_and_with_live_blocks() {
 #[test]
 fn a_scoped_over_a_lent_buffer_passes() {
     let mut memory = vec![MaybeUninit::<u8>::uninit(); SIZE];
-    Conformance::new().tests(300).check_with(|ops| {
+    kit().tests(300).check_with(|ops| {
         let alloc = Scoped::from_buffer(&mut memory);
         run_ops_owner(&alloc, ops)
     });
@@ -99,7 +102,7 @@ fn a_scoped_over_a_lent_buffer_passes() {
 #[test]
 fn a_scoped_inside_a_scoped_passes() {
     let outer = Scoped::new(SIZE + 64).unwrap();
-    Conformance::new().tests(300).check_with(|ops| {
+    kit().tests(300).check_with(|ops| {
         // 16 bytes of alignment 1 below a 16-aligned end: no padding, so freeing both in
         // reverse order rewinds the outer allocator completely.
         let _before = outer.allocate([1u8; 16]).unwrap();
@@ -112,7 +115,7 @@ fn a_scoped_inside_a_scoped_passes() {
 #[test]
 fn buffer_passes() {
     let mut memory = vec![MaybeUninit::<u8>::uninit(); 8192];
-    Conformance::new().tests(300).check_with(|ops| {
+    kit().tests(300).check_with(|ops| {
         let buffer = Buffer::new(&mut memory);
         run_ops_owner(&buffer, ops)
     });
@@ -120,7 +123,7 @@ fn buffer_passes() {
 
 #[test]
 fn a_scoped_passes_after_a_reset() {
-    Conformance::new().tests(200).check_with(|ops| {
+    kit().tests(200).check_with(|ops| {
         let mut alloc = Scoped::new(SIZE).unwrap();
         let b = alloc.allocate_raw(Layout::new::<[u8; 1000]>()).unwrap();
         assert!(!b.is_empty());

@@ -93,7 +93,8 @@ unsafe impl Allocator for Pool {
         }
         let slot = self.head.get().ok_or(AllocatorError::OutOfMemory)?;
         // SAFETY: a free slot holds the address of the next free slot.
-        self.head.set(unsafe { slot.cast::<Option<NonNull<u8>>>().read() });
+        self.head
+            .set(unsafe { slot.cast::<Option<NonNull<u8>>>().read() });
         Ok(Block::from_raw_parts(slot, layout))
     }
 
@@ -104,7 +105,12 @@ unsafe impl Allocator for Pool {
         }
         debug_assert!(self.owns_block(&block), "foreign block");
         // SAFETY: the block is a slot of this pool (caller), valid for a pointer.
-        unsafe { block.ptr().cast::<Option<NonNull<u8>>>().write(self.head.get()) };
+        unsafe {
+            block
+                .ptr()
+                .cast::<Option<NonNull<u8>>>()
+                .write(self.head.get())
+        };
         self.head.set(Some(block.ptr()));
     }
 }

@@ -67,28 +67,30 @@ impl Bump {
     /// hoisted out of loops. Zero-size requests and failures go to the cold slow path.
     #[inline(always)]
     pub(crate) fn alloc(&self, layout: Layout) -> Result<Block, AllocatorError> {
-        let ptr = self.ptr.get();
-        let served = layout.size() != 0 && layout.align() <= MAX_ALIGN;
-        let start = match down(ptr.as_ptr().addr(), layout) {
-            Some(new) if served && new >= self.limit.get() => {
-                // SAFETY: `new >= limit >= start >= 1` (`start` is the address of a
-                // `NonNull`), so the pointer is not null.
-                let new_ptr = unsafe { NonNull::new_unchecked(ptr.as_ptr().with_addr(new)) };
-                self.ptr.set(new_ptr);
-                // `new..new + size` lies in `start..ptr`: free space of the buffer, now
-                // the lowest live block, aligned by `down`.
-                new_ptr
+        // Checks on the layout alone first, as their own branch: constant for typed
+        // allocations, loop-invariant in loops (where the optimiser hoists them).
+        if layout.size() != 0 && layout.align() <= MAX_ALIGN {
+            let ptr = self.ptr.get();
+            if let Some(new) = down(ptr.as_ptr().addr(), layout) {
+                if new >= self.limit.get() {
+                    // SAFETY: `new >= limit >= start >= 1` (`start` is the address of a
+                    // `NonNull`), so the pointer is not null.
+                    let new_ptr = unsafe { NonNull::new_unchecked(ptr.as_ptr().with_addr(new)) };
+                    self.ptr.set(new_ptr);
+                    // `new..new + size` lies in `start..ptr`: free space of the buffer,
+                    // now the lowest live block, aligned by `down`.
+                    return Ok(Block::from_raw_parts(new_ptr, layout));
+                }
             }
-            // The slow path answers with a pointer or nothing (one register), and only
-            // a failure builds an error: a `Result<Block, _>` coming back from an
-            // out-of-line call travels through memory, and merging it with the fast
-            // path cost stores and loads in every caller's loop.
-            _ => match self.alloc_slow(layout) {
-                Some(empty) => empty,
-                None => return Err(self.failure(layout)),
-            },
-        };
-        Ok(Block::from_raw_parts(start, layout))
+        }
+        // The slow path answers with a pointer or nothing (one register), and only a
+        // failure builds an error: a `Result<Block, _>` coming back from an out-of-line
+        // call travels through memory, and merging it with the fast path cost stores
+        // and loads in every caller's loop.
+        match self.alloc_slow(layout) {
+            Some(empty) => Ok(Block::from_raw_parts(empty, layout)),
+            None => Err(self.failure(layout)),
+        }
     }
 
     /// The slow path of `alloc`: the start of the empty block for a zero-size request

@@ -1,6 +1,6 @@
 //! [`Bump`]: the non-generic engine behind [`Scoped`](crate::Scoped) and
-//! [`Scope`](crate::Scope): a downward bump pointer over one region of a buffer, plus the busy flag
-//! that a child scope sets on its parent.
+//! [`Scope`](crate::Scope): a downward bump pointer over one region of a buffer, plus
+//! the busy flag that a child scope sets on its parent.
 //!
 //! Everything here is compiled once, whatever the parent allocator of a `Scoped` is (the
 //! generic outer type wraps this non-generic inner one).

@@ -24,7 +24,25 @@ static COUNTERS: Counters = Counters::new();
 
 #[global_allocator]
 static GLOBAL: GlobalAllocator<Locked<SizeClassPool<'static, System>>> =
-    GlobalAllocator::lazy(|| Ok(Locked::new(SizeClassPool::with_chunks(System, &COUNTERS)?)));
+    GlobalAllocator::lazy(init);
+
+/// The initialiser: a real parent allocation (one chunk per class, from `System`).
+///
+/// Under Miri the pool passes every request to `System` instead of recycling memory: any
+/// custom global allocator that writes into a freed block (a free-list link) while a
+/// function that received the `Box` by value is still running (std's thread start-up
+/// does this) trips the `Box` argument's protector, under Stacked and Tree Borrows alike.
+/// Miri knows the deallocation only when its own allocator frees the memory; the same
+/// false positive is reported for rlsf (github.com/yvt/rlsf/issues/20). The adapter,
+/// `Locked`, the lazy initialisation and the counts are still checked under Miri; the
+/// pool's recycling is checked under Miri by `tests/it`, where no `Box` is involved.
+fn init() -> Result<Locked<SizeClassPool<'static, System>>, alloc_core::AllocatorError> {
+    if cfg!(miri) {
+        Ok(Locked::new(SizeClassPool::pass_through(System, &COUNTERS)))
+    } else {
+        Ok(Locked::new(SizeClassPool::with_chunks(System, &COUNTERS)?))
+    }
+}
 
 const THREADS: usize = if cfg!(miri) { 2 } else { 8 };
 const ROUNDS: usize = if cfg!(miri) { 3 } else { 200 };
@@ -72,10 +90,12 @@ fn main() {
         GLOBAL.get().is_some(),
         "the first allocation initialised the adapter"
     );
-    assert!(
-        COUNTERS.chunks() >= 5,
-        "the initialiser took its chunks from System"
-    );
+    if !cfg!(miri) {
+        assert!(
+            COUNTERS.chunks() >= 5,
+            "the initialiser took its chunks from System"
+        );
+    }
 
     let live_before = COUNTERS.live();
     let allocs_before = COUNTERS.allocs();
@@ -96,7 +116,9 @@ fn main() {
         allocs >= strings,
         "{allocs} allocations for {strings} strings"
     );
-    assert!(COUNTERS.pool_served() > strings / 2 && COUNTERS.parent_served() > 0);
+    if !cfg!(miri) {
+        assert!(COUNTERS.pool_served() > strings / 2 && COUNTERS.parent_served() > 0);
+    }
     assert_eq!(
         live_after, live_before,
         "everything allocated during the workload was freed ({} blocks live before, {} after)",

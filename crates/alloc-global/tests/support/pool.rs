@@ -79,6 +79,8 @@ pub(crate) struct SizeClassPool<'c, P: Allocator> {
     carved: Cell<usize>,
     free_slots: Cell<usize>,
     counters: &'c Counters,
+    /// `false`: every request goes to the parent (see `pass_through`).
+    classes: bool,
 }
 
 // SAFETY: the pool owns its chunks and refers to nothing tied to a thread; `Counters` is
@@ -100,7 +102,22 @@ impl<'c, P: Allocator> SizeClassPool<'c, P> {
             carved: Cell::new(0),
             free_slots: Cell::new(0),
             counters,
+            classes: true,
         }
+    }
+
+    /// A pool that passes every request to the parent and never reuses memory itself.
+    /// For the global-allocator binary under Miri only: see the note in `tests/global.rs`.
+    #[allow(dead_code)] // used by `tests/global.rs` only
+    pub(crate) const fn pass_through(parent: P, counters: &'c Counters) -> Self {
+        let mut pool = Self::new_in(parent, counters);
+        pool.classes = false;
+        pool
+    }
+
+    /// The class serving `layout`, if any (none when passing through).
+    fn class_for(&self, layout: Layout) -> Option<usize> {
+        if self.classes { class_of(layout) } else { None }
     }
 
     /// A pool with one chunk for each class already taken from the parent (what a global
@@ -153,6 +170,26 @@ impl<'c, P: Allocator> SizeClassPool<'c, P> {
         Some(slot)
     }
 
+    /// The slot at `block`'s address, with the provenance of its chunk rather than the
+    /// caller's pointer: a pointer given back may carry a narrower permission (under
+    /// Stacked Borrows, a `Box<[u8; 24]>` freed into a 32-byte slot may access 24 bytes
+    /// only), and the slot will be handed out whole again.
+    ///
+    /// # Panics
+    ///
+    /// If no chunk of the pool contains the block: a foreign block.
+    fn reclaim(&self, block: &Block) -> NonNull<u8> {
+        let mut next = self.chunks.get();
+        while let Some(chunk) = next {
+            if block.is_inside(chunk.as_ptr().addr(), CHUNK) {
+                return chunk.with_addr(block.ptr().addr());
+            }
+            // SAFETY: slot 0 of a chunk holds the previous chunk's address.
+            next = unsafe { chunk.cast::<Option<NonNull<u8>>>().read() };
+        }
+        panic!("SizeClassPool: block {block:?} is not in any chunk of this pool (foreign block)")
+    }
+
     fn class_block(ptr: NonNull<u8>, i: usize, layout: Layout) -> Block {
         let layout = Layout::from_size_align(CLASSES[i], layout.align()).expect("class layout");
         Block::from_raw_parts(ptr, layout)
@@ -183,7 +220,7 @@ unsafe impl<P: Allocator> Allocator for SizeClassPool<'_, P> {
         if layout.size() == 0 {
             return Ok(Block::empty(layout));
         }
-        let block = match class_of(layout) {
+        let block = match self.class_for(layout) {
             Some(i) => {
                 let slot = match self.pop(i) {
                     Some(slot) => slot,
@@ -210,8 +247,8 @@ unsafe impl<P: Allocator> Allocator for SizeClassPool<'_, P> {
             return;
         }
         self.counters.frees.fetch_add(1, Relaxed);
-        match class_of(block.layout()) {
-            Some(i) => self.push(i, block.ptr()),
+        match self.class_for(block.layout()) {
+            Some(i) => self.push(i, self.reclaim(&block)),
             // SAFETY: a block too large for a class came from the parent.
             None => unsafe { self.parent.deallocate_raw(block) },
         }
@@ -223,10 +260,10 @@ unsafe impl<P: Allocator> Allocator for SizeClassPool<'_, P> {
         new_layout: Layout,
     ) -> Result<Block, AllocatorError> {
         if !block.is_empty() && new_layout.size() != 0 {
-            match (class_of(block.layout()), class_of(new_layout)) {
+            match (self.class_for(block.layout()), self.class_for(new_layout)) {
                 // Same class: the slot already fits (it is aligned to its class size).
                 (Some(i), Some(j)) if i == j => {
-                    return Ok(Self::class_block(block.ptr(), i, new_layout));
+                    return Ok(Self::class_block(self.reclaim(&block), i, new_layout));
                 }
                 // SAFETY: both large: the block is the parent's.
                 (None, None) => return unsafe { self.parent.reallocate_raw(block, new_layout) },

@@ -334,7 +334,8 @@ unsafe impl<A: Allocator> Allocator for FreeList<A> {
     /// If `block` is not one of this list's blocks (outside its memory, not on a block
     /// boundary, larger than a block, or never handed out), always; if it is already free,
     /// in debug builds (or with the `double-free-check` feature) always, otherwise when it
-    /// is the most recently freed block or no block is allocated.
+    /// is the most recently freed block or was freed before the list last restarted (see
+    /// the [crate docs](crate#checks-against-misuse)).
     #[inline]
     #[track_caller]
     unsafe fn deallocate_raw(&self, block: Block) {

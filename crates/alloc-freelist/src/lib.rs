@@ -31,7 +31,10 @@
 //!   valid. Dropping the list gives the memory back to the parent.
 //! - **Lazy list.** Blocks never handed out are not threaded onto the list at
 //!   construction: an index (`fresh`) hands them out in address order, and the list only
-//!   holds blocks that came back. Construction is O(1) (in checked builds, see below, plus
+//!   holds blocks that came back. When the last allocated block comes back, every block is
+//!   free and the list restarts in O(1) (empty list, `fresh = 0`): after a batch is
+//!   allocated and freed (the usual pattern of a pool), the next batch is handed out in
+//!   address order again, without walking links through memory. Construction is O(1) (in checked builds, see below, plus
 //!   clearing a bitmap of `capacity / 8` bytes). The parent allocation is laid out by
 //!   [`region_layout`]: the blocks, then the bitmap, reserved in every build so that
 //!   whether a free list fits a parent does not depend on the build profile.
@@ -64,7 +67,7 @@
 //! |---|---|---|
 //! | a block outside the list's memory, not on a block boundary, or larger than a block | panic | panic |
 //! | a block of the list that was never handed out | panic | panic |
-//! | a double free | panic | panic if the block is the most recently freed one or no block is allocated; otherwise **undetected** (the block would be handed out twice) |
+//! | a double free | panic | panic if the block is the most recently freed one, or was freed before the list last restarted (for example when no block is allocated); otherwise **undetected** (the block would be handed out twice) |
 //! | a free block written to (use after free) | panic when the corrupted link is popped, if it points outside the used blocks | undetected |
 //!
 //! The ownership test costs one subtraction, one multiplication and one rotation (a

@@ -46,8 +46,9 @@ pub(crate) const fn default_align(block_size: usize) -> usize {
 pub(crate) enum FreeError {
     /// Outside the list's memory, not on a block boundary, or larger than a block.
     Foreign,
-    /// One of the list's blocks that was never handed out.
-    NeverAllocated,
+    /// One of the list's blocks that is not allocated and not on the list: never handed
+    /// out since the list was (re)started, or freed already before the restart.
+    NotAllocated,
     /// A block that is already free.
     DoubleFree,
 }
@@ -63,9 +64,10 @@ impl FreeError {
                 "{what}: deallocated a block this free list does not own \
                  (outside its memory, not on a block boundary, or larger than a block)"
             ),
-            Self::NeverAllocated => {
-                panic!("{what}: deallocated a block that this free list never handed out")
-            }
+            Self::NotAllocated => panic!(
+                "{what}: deallocated a block that is not allocated \
+                 (never handed out, or a double free)"
+            ),
             Self::DoubleFree => panic!("{what}: double free: the block is already free"),
         }
     }
@@ -74,9 +76,11 @@ impl FreeError {
 /// Geometry and state of one free list over one contiguous region.
 ///
 /// Block `i` (for `i < capacity`) starts at `start + i * stride`. Blocks `fresh..capacity`
-/// have never been handed out and are free without being on the list; the list holds the
-/// blocks that were handed out and given back. Construction is O(1) (in checked builds,
-/// O(capacity / 64) to clear the bitmap).
+/// have not been handed out since the list was (re)started and are free without being on
+/// the list; the list holds the blocks that were handed out and given back. When the last
+/// allocated block comes back, every block is free and the list restarts (`fresh = 0`, an
+/// empty list), so the next allocations are again in address order, without walking
+/// links. Construction is O(1) (in checked builds, O(capacity / 64) to clear the bitmap).
 pub(crate) struct RawFreeList {
     /// Start of the region; its provenance covers the whole region, and every pointer
     /// handed out is derived from it.
@@ -101,10 +105,14 @@ pub(crate) struct RawFreeList {
     /// The most recently freed block, or `None`. Every block on the list has index
     /// `< fresh`, is not allocated, and holds in its first bytes the link to the next.
     head: Cell<Link>,
-    /// Index of the first block never handed out; `fresh <= capacity`.
+    /// Index of the first block not handed out since the list was (re)started; blocks
+    /// `fresh..capacity` are free and not on the list; `fresh <= capacity`, and
+    /// `fresh == 0` whenever no block is allocated (see `push`).
     fresh: Cell<usize>,
-    /// Number of blocks currently allocated; `live <= fresh`.
-    live: Cell<usize>,
+    /// Number of blocks on the list; `listed <= fresh`, and `fresh - listed` blocks are
+    /// allocated. (Counting the list rather than the allocated blocks leaves fresh
+    /// allocations with a single counter to update.)
+    listed: Cell<usize>,
 }
 
 /// The geometry computed before any memory is taken.
@@ -214,7 +222,7 @@ impl RawFreeList {
             bitmap,
             head: Cell::new(None),
             fresh: Cell::new(0),
-            live: Cell::new(0),
+            listed: Cell::new(0),
         }
     }
 
@@ -240,7 +248,7 @@ impl RawFreeList {
 
     #[inline]
     pub(crate) fn free_blocks(&self) -> usize {
-        self.capacity - self.live.get()
+        self.capacity - (self.fresh.get() - self.listed.get())
     }
 
     /// The index of the block at `addr` if `addr` is the start of one of the blocks, and
@@ -318,11 +326,11 @@ impl RawFreeList {
                     self.check_link(next);
                 }
                 self.head.set(next);
+                self.listed.set(self.listed.get() - 1);
                 head
             }
             None => self.pop_fresh()?,
         };
-        self.live.set(self.live.get() + 1);
         if CHECKED {
             let index = self.index_of(block.as_ptr().addr());
             let was_allocated = self.set_bit(index, true);
@@ -412,7 +420,7 @@ impl RawFreeList {
         if index >= self.capacity || block.size() > self.block_size {
             FreeError::Foreign
         } else {
-            FreeError::NeverAllocated
+            FreeError::NotAllocated
         }
     }
 
@@ -422,7 +430,8 @@ impl RawFreeList {
     ///
     /// A foreign block or one never handed out, always; a double free in checked builds
     /// always, and in other builds when the block is the most recently freed one or when
-    /// no block is allocated. The list is unchanged on error.
+    /// it was freed before the list last restarted (in particular when no block is
+    /// allocated). The list is unchanged on error.
     ///
     /// # Safety
     ///
@@ -433,18 +442,28 @@ impl RawFreeList {
     pub(crate) unsafe fn push(&self, block: &Block) -> Result<(), FreeError> {
         let (index, ptr) = self.check_allocated(block)?;
         let head = self.head.get();
-        let live = self.live.get();
+        let listed = self.listed.get();
         if CHECKED {
             self.set_bit(index, false);
-        } else if head == Some(ptr) || live == 0 {
+        } else if head == Some(ptr) {
             return Err(FreeError::DoubleFree);
+        }
+        // At least this block is allocated: `fresh - listed >= 1`.
+        debug_assert!(listed < self.fresh.get());
+        if listed + 1 == self.fresh.get() {
+            // The last allocated block: every block is free. Restart in O(1) (the bitmap
+            // is all clear already): the next allocations are fresh, in address order.
+            self.head.set(None);
+            self.fresh.set(0);
+            self.listed.set(0);
+            return Ok(());
         }
         // SAFETY: `ptr` is the start of block `index < fresh` of the region (checked
         // above), valid for `block_size >= size_of::<Link>()` bytes, and no longer used by
         // the caller (it is allocated and given back: the caller's promise).
         unsafe { ptr.as_ptr().cast::<Link>().write_unaligned(head) };
         self.head.set(Some(ptr));
-        self.live.set(live - 1);
+        self.listed.set(listed + 1);
         Ok(())
     }
 }

@@ -329,8 +329,8 @@ unsafe impl<A: Allocator> Allocator for SyncFreeList<A> {
     ///
     /// As [`FreeList::deallocate_raw`](crate::FreeList#method.deallocate_raw): a block that
     /// is not one of this list's, always; a double free in checked builds always, otherwise
-    /// when the block is the most recently freed one or no block is allocated. The lock is
-    /// released before the panic.
+    /// when the block is the most recently freed one or was freed before the list last
+    /// restarted. The lock is released before the panic.
     #[inline]
     #[track_caller]
     unsafe fn deallocate_raw(&self, block: Block) {

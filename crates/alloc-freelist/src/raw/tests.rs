@@ -26,7 +26,7 @@ impl RawFreeList {
             bitmap: core::ptr::NonNull::dangling(),
             head: core::cell::Cell::new(None),
             fresh: core::cell::Cell::new(0),
-            live: core::cell::Cell::new(0),
+            listed: core::cell::Cell::new(0),
         }
     }
 }
@@ -166,6 +166,8 @@ fn bitmap_catches_every_double_free_when_checked() {
     let raw = RawFreeList::new_in(Layout::from_size_align(16, 8).unwrap(), 70, &Heap).unwrap();
     let a = raw.pop().unwrap();
     let b = raw.pop().unwrap();
+    // Kept allocated, so the list does not restart.
+    let _c = raw.pop().unwrap();
     let block = |p: core::ptr::NonNull<u8>| Block::from_raw_parts(p, Layout::new::<[u64; 2]>());
     // SAFETY: both blocks are allocated; later pushes are refused before touching memory.
     unsafe {
@@ -175,6 +177,34 @@ fn bitmap_catches_every_double_free_when_checked() {
         const { assert!(CHECKED) };
         assert_eq!(raw.push(&block(a)), Err(FreeError::DoubleFree));
     }
+    // SAFETY: the region was allocated by `Heap` with this layout.
+    unsafe { alloc_core::Allocator::deallocate_raw(&Heap, raw.region_block()) };
+}
+
+#[test]
+fn the_list_restarts_when_every_block_is_free() {
+    let raw = RawFreeList::new_in(Layout::from_size_align(32, 8).unwrap(), 8, &Heap).unwrap();
+    let block = |p: core::ptr::NonNull<u8>| Block::from_raw_parts(p, Layout::new::<[u64; 4]>());
+    let first: [_; 5] = core::array::from_fn(|_| raw.pop().unwrap());
+    // Free in a scrambled order; the last one restarts the list.
+    for i in [3, 0, 4, 1, 2] {
+        // SAFETY: each block is allocated, given back once.
+        unsafe { raw.push(&block(first[i])).unwrap() };
+    }
+    assert_eq!(raw.free_blocks(), 8);
+    // Address order again, from the first block.
+    let second: [_; 5] = core::array::from_fn(|_| raw.pop().unwrap());
+    assert_eq!(first, second);
+    for b in second {
+        // SAFETY: each block is allocated, given back once.
+        unsafe { raw.push(&block(b)).unwrap() };
+    }
+    // A double free after a restart is refused in every build.
+    // SAFETY: refused before the memory is touched.
+    assert_eq!(
+        unsafe { raw.push(&block(first[2])) },
+        Err(FreeError::NotAllocated)
+    );
     // SAFETY: the region was allocated by `Heap` with this layout.
     unsafe { alloc_core::Allocator::deallocate_raw(&Heap, raw.region_block()) };
 }

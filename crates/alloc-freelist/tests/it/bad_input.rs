@@ -238,7 +238,7 @@ fn double_free_of_the_last_block_panics_in_every_build() {
     let a = list.allocate_raw(layout(64, 8)).unwrap();
     let b = list.allocate_raw(layout(64, 8)).unwrap();
     // SAFETY: `a` and `b` are allocated; the third call is the misuse under test, caught
-    // (no block is allocated any more) before the block is touched.
+    // (no block is allocated any more: the list restarted) before the block is touched.
     unsafe {
         list.deallocate_raw(a);
         list.deallocate_raw(b);

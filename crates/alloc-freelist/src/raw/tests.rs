@@ -201,10 +201,8 @@ fn the_list_restarts_when_every_block_is_free() {
     }
     // A double free after a restart is refused in every build.
     // SAFETY: refused before the memory is touched.
-    assert_eq!(
-        unsafe { raw.push(&block(first[2])) },
-        Err(FreeError::NotAllocated)
-    );
+    let again = unsafe { raw.push(&block(first[2])) };
+    assert_eq!(again, Err(FreeError::NotAllocated));
     // SAFETY: the region was allocated by `Heap` with this layout.
     unsafe { alloc_core::Allocator::deallocate_raw(&Heap, raw.region_block()) };
 }

@@ -46,6 +46,8 @@ mod allocator;
 mod block;
 mod boxed;
 mod bridge;
+#[cfg(any(feature = "allocator-api2-02", feature = "allocator-api2-04"))]
+mod compat;
 mod error;
 #[cfg(feature = "alloc")]
 mod heap;
@@ -57,6 +59,12 @@ pub use block::Block;
 pub use boxed::AllocBox;
 #[doc(hidden)]
 pub use bridge::__private;
+#[cfg(any(feature = "allocator-api2-02", feature = "allocator-api2-04"))]
+pub use compat::Api2;
+#[cfg(feature = "allocator-api2-02")]
+pub use compat::FromApi02;
+#[cfg(feature = "allocator-api2-04")]
+pub use compat::FromApi04;
 pub use error::AllocatorError;
 #[cfg(feature = "alloc")]
 pub use heap::Heap;

@@ -15,7 +15,9 @@ use crate::{Fallback, Proxy, ProxyLogger};
 /// chain can be written in a struct field or a type alias, and chains compose
 /// recursively: a `Fallback` or a `Proxy` is an `Allocator` (and a [`BlockOwner`] when its
 /// parts are), so it can be chained again. To chain an allocator without giving it away,
-/// chain a reference: `(&pool).with_fallback(Heap)`.
+/// chain an exclusive reference: `(&mut pool).with_fallback(Heap)`. A shared reference
+/// can be the fallback side, but not the main side: `&A` is deliberately not a
+/// [`BlockOwner`] (see "Sub-allocation" in its docs).
 ///
 /// Implemented for every `Allocator`; import it with `use alloc_compose::AllocatorExt`.
 ///

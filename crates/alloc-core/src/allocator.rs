@@ -422,14 +422,45 @@ pub unsafe trait Allocator {
 /// came from, which is why a wrong answer would be undefined behaviour and the trait is
 /// `unsafe`.
 ///
+/// # Sub-allocation, and why `&A` is not a `BlockOwner`
+///
+/// An owner that answers by address range (as pools and bump allocators do) also claims
+/// blocks of any allocator that was carved out of one of its own blocks: a `Scoped` whose
+/// buffer is a `FreeList` block lies inside the `FreeList`'s range. If such a `Scoped` were
+/// the fallback of a `Fallback` whose main is that `FreeList`, frees would be routed to the
+/// `FreeList`, which would hand the `Scoped`'s live buffer out again.
+///
+/// The borrow checker rules that out, provided owners are only ever put into composites
+/// **by value, by `&mut`, or in a `Box`**: carving an allocator out of an owner borrows the
+/// owner, and a borrowed owner cannot also be moved or exclusively borrowed into a
+/// composite. That is why `BlockOwner` is implemented for `&mut A` and `Box<A>` but not for
+/// `&A`: a shared reference would let the same owner be both the main side and the parent
+/// of the fallback side.
+///
+/// ```compile_fail
+/// use alloc_core::{BlockOwner, Heap};
+/// fn route_by<O: BlockOwner>(_owner: O) {}
+/// # struct Owner;
+/// # unsafe impl alloc_core::Allocator for Owner {
+/// #     fn allocate_raw(&self, l: core::alloc::Layout) -> Result<alloc_core::Block, alloc_core::AllocatorError> { Heap.allocate_raw(l) }
+/// #     unsafe fn deallocate_raw(&self, b: alloc_core::Block) { unsafe { Heap.deallocate_raw(b) } }
+/// # }
+/// # unsafe impl BlockOwner for Owner { fn owns_block(&self, _: &alloc_core::Block) -> bool { false } }
+/// let owner = Owner;
+/// route_by(&owner); // error: `&Owner` is not a `BlockOwner`
+/// ```
+///
 /// # Safety
 ///
 /// For every block that is [currently allocated](Allocator#the-contract) by this
 /// allocator and not [empty](Allocator#zero-size-requests), `owns_block` returns `true`
 /// (also for any block that [fits](Allocator#the-contract) it). For every non-empty block
-/// that this allocator did not hand out (one currently allocated by another allocator, or
-/// memory it never managed), it returns `false`. For empty blocks and for blocks that were
-/// already deallocated, either answer is allowed.
+/// that lies outside the memory this allocator has handed out (a block of an unrelated
+/// allocator, or memory it never managed), it returns `false`. For empty blocks, for blocks
+/// that were already deallocated, and for blocks of an allocator carved out of one of this
+/// allocator's blocks (see above), either answer is allowed.
+///
+/// Implementations must not be provided for shared references to an owner (see above).
 ///
 /// # Examples
 ///
@@ -615,7 +646,7 @@ macro_rules! forward_block_owner {
 
 forward_allocator!(<A: Allocator + ?Sized> Allocator for &A);
 forward_allocator!(<A: Allocator + ?Sized> Allocator for &mut A);
-forward_block_owner!(<A: BlockOwner + ?Sized> BlockOwner for &A);
+// Deliberately no `BlockOwner for &A`: see "Sub-allocation" in `BlockOwner`'s docs.
 forward_block_owner!(<A: BlockOwner + ?Sized> BlockOwner for &mut A);
 #[cfg(feature = "alloc")]
 forward_allocator!(<A: Allocator + ?Sized> Allocator for alloc::boxed::Box<A>);

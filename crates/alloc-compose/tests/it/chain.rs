@@ -66,17 +66,18 @@ fn chains_pass_the_conformance_kit() {
 
 #[test]
 fn borrowed_parts_chain_without_being_given_away() {
-    let pool = Pool::new(64, 1);
+    let mut pool = Pool::new(64, 1);
     {
-        let alloc = (&pool).with_fallback(Heap).proxy(NoLog);
+        let alloc = (&mut pool).with_fallback(Heap).proxy(NoLog);
         let a = alloc.allocate(1u8).unwrap();
         let b = alloc.allocate(2u8).unwrap();
+        let pool = alloc.inner().main();
         assert!(pool.owns(&a) && !pool.owns(&b));
         assert_eq!(pool.live(), 1);
     }
     assert_eq!(pool.live(), 0);
     // The same pool serves another chain afterwards.
-    let alloc = Fallback::new(&pool, Null);
+    let alloc = Fallback::new(&mut pool, Null);
     assert_eq!(*alloc.allocate(3u8).unwrap(), 3);
 }
 

@@ -41,14 +41,22 @@ fn main() {
     let counting = Counting::default();
     {
         let number = counting.allocate(7u32).expect("heap allocation");
-        let text = counting.allocate_str("hello from a custom allocator").expect("heap allocation");
-        let squares = counting.allocate_slice_with(8, |i| i * i).expect("heap allocation");
+        let text = counting
+            .allocate_str("hello from a custom allocator")
+            .expect("heap allocation");
+        let squares = counting
+            .allocate_slice_with(8, |i| i * i)
+            .expect("heap allocation");
         println!("boxed value:  {}", *number);
         println!("boxed str:    {}", &*text);
         println!("boxed slice:  {:?}", &*squares);
         println!("live blocks:  {}", counting.live.get());
     }
-    println!("after drops:  {} live, {} allocated in total\n", counting.live.get(), counting.total.get());
+    println!(
+        "after drops:  {} live, {} allocated in total\n",
+        counting.live.get(),
+        counting.total.get()
+    );
 
     // A failed allocation hands the value back instead of losing it.
     struct Refuse;
@@ -66,7 +74,11 @@ fn main() {
     println!("refused: {error}; value handed back: {value:?}\n");
 
     // The heap under an allocator-api2 collection, on stable Rust.
-    let mut v: allocator_api2::vec::Vec<u64, Heap> = allocator_api2::vec::Vec::new_in(Heap);
+    let mut v: allocators::api2_02::vec::Vec<u64, Heap> =
+        allocators::api2_02::vec::Vec::new_in(Heap);
     v.extend(1..=100);
-    println!("allocator_api2 Vec on Heap: sum of 1..=100 = {}", v.iter().sum::<u64>());
+    println!(
+        "allocator_api2 Vec on Heap: sum of 1..=100 = {}",
+        v.iter().sum::<u64>()
+    );
 }

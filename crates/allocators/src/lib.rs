@@ -1,21 +1,189 @@
 //! `allocators`: composable memory allocators, one dependency.
 //!
-//! This facade re-exports every crate of the workspace. For now it holds the core traits
-//! (from `alloc-core`); the leaf allocators join as their crates land.
+//! Small allocators — a bump allocator with nested scopes, a fixed-size free list, a
+//! fallback, a logging proxy, a lock — snap together into the allocator a program needs.
+//! Every one implements [`Allocator`]: typed, owning boxes
+//! ([`allocate`](Allocator::allocate), [`allocate_with`](Allocator::allocate_with),
+//! slices, strings) that give their memory back when dropped, and, with the
+//! `allocator-api2-02` / `allocator-api2-04` features (on by default), the
+//! `allocator-api2` traits, so `allocator_api2::vec::Vec`, `allocator_api2::boxed::Box`
+//! and hashbrown's `HashMap` run on them on stable Rust.
+//!
+//! This crate re-exports every public item of the workspace's crates (`alloc-core`,
+//! `alloc-scoped`, `alloc-freelist`, `alloc-compose`, `alloc-global`) at its root, and the
+//! two `allocator-api2` versions as [`api2_02`] and [`api2_04`].
+//! `use allocators::prelude::*` brings the traits into scope.
+//!
+//! # Which allocator for which job
+//!
+//! | the job | pick | why |
+//! |---|---|---|
+//! | many short-lived values, freed all at once (per frame, per request, a parser's nodes) | [`Scoped`], and [`scope`](Scoped::scope) for nested phases | an allocation is a pointer bump; a scope frees everything it allocated in one step, and the borrow checker keeps its values inside |
+//! | many values of one size, freed in any order (nodes, messages, buffers) | [`FreeList`] (one thread), [`SyncFreeList`] (shared) | O(1) pop and push, no per-block header, several times faster than `malloc` |
+//! | a fast pool, but never fail when it is full or a request is too big | `pool.with_fallback(Heap)`: [`Fallback`] | small requests from the pool, the rest from the heap; a block that outgrows the pool moves with its contents |
+//! | knowing what a piece of code allocates | `alloc.proxy(Counters::new())`: [`Proxy`] with [`Counters`], [`Trace`], [`FnLogger`] | counts, live and peak bytes, or every event |
+//! | one allocator for several threads | [`Locked`], or [`SyncFreeList`] | a short lock around any allocator |
+//! | the `#[global_allocator]` | [`GlobalAllocator`] over a thread-safe chain | `const`-constructible, never unwinds, null on failure |
+//! | memory without a heap (`no_std`, a static buffer) | [`Scoped::from_buffer`], `FreeList::new_in(.., parent)` | every allocator takes its memory from a parent you choose |
+//! | your own allocator under the collections | implement [`Allocator`], wrap it in [`Api2`] | two functions to write, everything else provided |
+//! | another crate's allocator (bumpalo) as a parent | [`FromApi02`] / [`FromApi04`] | any `allocator-api2` allocator becomes an [`Allocator`] |
+//! | the ordinary heap | [`Heap`] (or `std::alloc::System`) | the default parent of everything above |
+//!
+//! When in doubt, start with [`Heap`], measure with a [`Proxy`], and put a [`Scoped`] or a
+//! [`FreeList`] in front where the counts show a hot spot. Run
+//! `cargo run --release --example tour` for a walk through all of them, with timings.
+//!
+//! # Examples
+//!
+//! Temporary values in a scope, reclaimed in one step when the scope ends:
 //!
 //! ```
-//! use allocators::{Allocator, Heap};
+//! use allocators::prelude::*;
+//! use allocators::Scoped;
 //!
-//! let b = Heap.allocate([1u8, 2, 3]).unwrap();
-//! assert_eq!(b.len(), 3);
+//! let arena = Scoped::new(64 * 1024).unwrap();
+//! let total = arena.scope(|tmp| {
+//!     let squares = tmp.allocate_slice_with(100, |i| i * i).unwrap();
+//!     let label = tmp.allocate_str("sum of squares").unwrap();
+//!     assert_eq!(&*label, "sum of squares");
+//!     squares.iter().sum::<usize>()
+//! }).unwrap();
+//! assert_eq!(total, 328_350);
+//! assert_eq!(arena.used(), 0); // everything the scope allocated is back
 //! ```
+//!
+//! A pool of 64-byte blocks spilling to the heap, counted by a proxy:
+//!
+//! ```
+//! use allocators::prelude::*;
+//! use allocators::{Counters, FreeList, Heap};
+//!
+//! let alloc = FreeList::new(64, 128).unwrap().with_fallback(Heap).proxy(Counters::new());
+//! let small = alloc.allocate([1u64; 8]).unwrap();     // 64 bytes: from the pool
+//! let big = alloc.allocate([2u64; 100]).unwrap();     // 800 bytes: from the heap
+//! assert!(alloc.inner().main().owns(&small));
+//! assert!(!alloc.inner().main().owns(&big));
+//! assert_eq!(alloc.logger().counts().bytes_live, 64 + 800);
+//! ```
+//!
+//! Collections on our allocators, by value or by reference:
+//!
+//! ```
+//! use allocators::{FreeList, Scoped};
+//! use allocators::api2_02::vec::Vec;
+//!
+//! let mut ids: Vec<u64, FreeList> = Vec::new_in(FreeList::new(1024, 64).unwrap());
+//! ids.extend(0..100); // the Vec owns its pool
+//! let scoped = Scoped::new(1 << 16).unwrap();
+//! let mut map = hashbrown::HashMap::new_in(&scoped);
+//! map.insert("answer", 42);
+//! assert_eq!((ids[99], map["answer"]), (99, 42));
+//! ```
+//!
+//! An allocator that has no `allocator-api2` impl of its own (here `std::alloc::System`;
+//! see [`Api2`] for one written from scratch in a dozen lines) under the collections:
+//!
+//! ```
+//! use allocators::Api2;
+//! use std::alloc::System;
+//!
+//! let mut v = allocators::api2_04::vec::Vec::new_in(Api2(System));
+//! v.extend(0..1000);
+//! assert_eq!(v.iter().sum::<i32>(), 499_500);
+//! ```
+//!
+//! bumpalo's arena as the parent of a free list, through [`FromApi02`]:
+//!
+//! ```
+//! use allocators::prelude::*;
+//! use allocators::{FreeList, FromApi02};
+//!
+//! let bump = bumpalo::Bump::new();
+//! let pool = FreeList::new_in(32, 16, FromApi02(&bump)).unwrap();
+//! let node = pool.allocate((1u64, 2u64)).unwrap();
+//! assert_eq!(*node, (1, 2));
+//! ```
+//!
+//! # Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `std` | yes | implies `alloc`; the [`Trace`] logger, [`StdMutex`], `std::alloc::System` as an [`Allocator`] |
+//! | `alloc` | via `std` | [`Heap`], and the constructors that take memory from it (`Scoped::new`, `FreeList::new`, ...) |
+//! | `allocator-api2-02` | yes | `allocator-api2` 0.2 impls for every allocator (hashbrown 0.17, bumpalo 3), [`Api2`], [`FromApi02`], [`api2_02`] |
+//! | `allocator-api2-04` | yes | `allocator-api2` 0.4 impls for every allocator, [`Api2`], [`FromApi04`], [`api2_04`] |
+//! | `double-free-check` | no | [`FreeList`]'s exact double-free detection in release builds too |
+//! | `testing` | no | `allocators::testing`, the conformance kit: property tests for your own allocators |
+//!
+//! With no features the crate is `#![no_std]` and needs no allocator: every allocator
+//! takes its memory from a parent you give it (for example [`Scoped::from_buffer`]).
+//!
+//! The MSRV is Rust 1.85. Behaviour at the `Layout` level is identical on both
+//! `allocator-api2` versions: they are generated by one macro,
+//! [`impl_allocator_api2!`].
 #![no_std]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[doc(inline)]
+pub use alloc_compose::*;
+#[doc(inline)]
 pub use alloc_core::*;
+#[doc(inline)]
+pub use alloc_freelist::*;
+#[doc(inline)]
+pub use alloc_global::*;
+#[doc(inline)]
+pub use alloc_scoped::*;
 
-/// The traits, for `use allocators::prelude::*`.
+/// The `allocator-api2` crate, version 0.2 (what hashbrown 0.17 and bumpalo 3 use): its
+/// `vec::Vec`, `boxed::Box` and `alloc::Allocator`, with no version juggling in your
+/// `Cargo.toml`. Every allocator of this crate implements its `Allocator` trait.
+///
+/// # Examples
+///
+/// ```
+/// use allocators::{api2_02::vec::Vec, Heap};
+///
+/// let mut v: Vec<u8, Heap> = Vec::new_in(Heap);
+/// v.push(1);
+/// assert_eq!(v.len(), 1);
+/// ```
+#[cfg(feature = "allocator-api2-02")]
+#[cfg_attr(docsrs, doc(cfg(feature = "allocator-api2-02")))]
+pub use allocator_api2_02 as api2_02;
+
+/// The `allocator-api2` crate, version 0.4: every allocator of this crate implements its
+/// `Allocator` trait too.
+///
+/// # Examples
+///
+/// ```
+/// use allocators::{api2_04::boxed::Box, Scoped};
+///
+/// let scoped = Scoped::new(1024).unwrap();
+/// let b = Box::new_in([7u32; 4], &scoped);
+/// assert_eq!(b[3], 7);
+/// ```
+#[cfg(feature = "allocator-api2-04")]
+#[cfg_attr(docsrs, doc(cfg(feature = "allocator-api2-04")))]
+pub use allocator_api2_04 as api2_04;
+
+/// The traits, for `use allocators::prelude::*`: [`Allocator`] and [`BlockOwner`] (the
+/// allocator interface), [`AllocatorExt`] (`.with_fallback(..)`, `.proxy(..)`) and
+/// [`ProxyLogger`] (to write a logger).
+///
+/// # Examples
+///
+/// ```
+/// use allocators::prelude::*;
+/// use allocators::{Counters, Heap, Null};
+///
+/// let alloc = Null.with_fallback(Heap).proxy(Counters::new());
+/// let b = alloc.allocate(1u8).unwrap();
+/// assert!(!alloc.inner().main().owns(&b));
+/// ```
 pub mod prelude {
+    pub use alloc_compose::{AllocatorExt, ProxyLogger};
     pub use alloc_core::{Allocator, BlockOwner};
 }
 

@@ -1,0 +1,3 @@
+//! The tour (being written).
+
+fn main() {}

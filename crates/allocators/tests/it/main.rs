@@ -1,0 +1,19 @@
+//! Integration tests of the facade: the examples and collections on our
+//! allocators (both allocator-api2 versions), compositions across the leaf crates (which
+//! the leaves cannot test, since no leaf depends on another), the compat wrappers, and the
+//! re-exports.
+
+// Tests are std programs: the core/alloc import lints are for the `no_std` libraries.
+#![allow(clippy::std_instead_of_core, clippy::std_instead_of_alloc)]
+
+mod collections;
+mod compat;
+mod composition;
+mod reexports;
+
+use allocators::testing::Conformance;
+
+/// The conformance driver: `n` sequences (the kit itself caps them under Miri).
+pub(crate) fn kit(n: u64) -> Conformance {
+    Conformance::new().tests(n)
+}

@@ -1,0 +1,75 @@
+//! The facade's surface: every leaf's items at the root, the prelude, and the
+//! allocator-api2 crates, each coming from the crate that defines it.
+
+use core::any::type_name;
+
+/// The crate `T` is defined in, from its type name.
+fn home<T: ?Sized>() -> &'static str {
+    type_name::<T>().split("::").next().unwrap()
+}
+
+#[test]
+fn every_leaf_is_re_exported_at_the_root() {
+    use allocators as a;
+    assert_eq!(home::<a::Block>(), "alloc_core");
+    assert_eq!(home::<a::AllocBox<'static, u8, a::Heap>>(), "alloc_core");
+    assert_eq!(home::<a::AllocatorError>(), "alloc_core");
+    assert_eq!(home::<a::Heap>(), "alloc_core");
+    assert_eq!(home::<a::Api2<a::Heap>>(), "alloc_core");
+    assert_eq!(home::<a::FromApi02<a::Heap>>(), "alloc_core");
+    assert_eq!(home::<a::FromApi04<a::Heap>>(), "alloc_core");
+    assert_eq!(home::<a::Scoped>(), "alloc_scoped");
+    assert_eq!(home::<a::Scope<'static>>(), "alloc_scoped");
+    assert_eq!(home::<a::Buffer<'static>>(), "alloc_scoped");
+    assert_eq!(home::<a::FreeList>(), "alloc_freelist");
+    assert_eq!(home::<a::SyncFreeList>(), "alloc_freelist");
+    assert_eq!(home::<a::Null>(), "alloc_compose");
+    assert_eq!(home::<a::Fallback<a::Null, a::Heap>>(), "alloc_compose");
+    assert_eq!(home::<a::Proxy<a::Heap, a::NoLog>>(), "alloc_compose");
+    assert_eq!(home::<a::Counters>(), "alloc_compose");
+    assert_eq!(home::<a::AtomicCounters>(), "alloc_compose");
+    assert_eq!(home::<a::Counts>(), "alloc_compose");
+    assert_eq!(home::<a::Trace>(), "alloc_compose");
+    assert_eq!(home::<a::Event>(), "alloc_compose");
+    assert_eq!(home::<a::FnLogger<fn(&a::Event)>>(), "alloc_compose");
+    assert_eq!(home::<a::Locked<a::Heap>>(), "alloc_global");
+    assert_eq!(home::<a::GlobalAllocator<a::Heap>>(), "alloc_global");
+    assert_eq!(home::<a::SpinLock>(), "alloc_global");
+    assert_eq!(home::<a::StdMutex>(), "alloc_global");
+    assert_eq!(home::<a::testing::Conformance>(), "alloc_core");
+    // Functions and constants too.
+    assert_eq!(a::MAX_ALIGN, 4096);
+    let region = a::region_layout(core::alloc::Layout::new::<[u64; 2]>(), 4).unwrap();
+    assert!(region.size() >= 64);
+    let _move_block: unsafe fn(&a::Heap, &a::Heap, a::Block, core::alloc::Layout) -> _ =
+        a::move_block::<a::Heap, a::Heap>;
+}
+
+#[test]
+fn the_prelude_brings_the_traits() {
+    use allocators::prelude::*;
+    use allocators::{Counters, Heap, Null};
+
+    /// A logger of our own, through the prelude's `ProxyLogger`.
+    struct Silent;
+    impl ProxyLogger for Silent {
+        fn log(&self, _event: &allocators::Event) {}
+    }
+    let alloc = Null
+        .with_fallback(Heap)
+        .proxy(Counters::new())
+        .proxy(Silent);
+    let b = alloc.allocate(3u8).unwrap();
+    assert!(!alloc.inner().inner().main().owns(&b));
+    assert_eq!(alloc.inner().logger().counts().allocations, 1);
+}
+
+#[test]
+fn the_allocator_api2_crates_are_the_ones_collections_use() {
+    // hashbrown uses allocator-api2 0.2: `allocators::api2_02` is that crate, so its
+    // `Global` serves hashbrown, and our allocators serve both.
+    let mut map = hashbrown::HashMap::new_in(allocators::api2_02::alloc::Global);
+    map.insert(1, 1);
+    let v = allocators::api2_04::vec::Vec::<u8, _>::new_in(allocators::Heap);
+    assert_eq!((map.len(), v.len()), (1, 0));
+}

@@ -2,7 +2,7 @@
 
 use alloc_core::{Allocator, BlockOwner};
 
-use crate::{Fallback, Proxy, ProxyLogger};
+use crate::{Fallback, Guard, Proxy, ProxyLogger, Segregator};
 
 /// Chaining methods for every [`Allocator`], so a composition reads left to right:
 ///
@@ -78,6 +78,68 @@ pub trait AllocatorExt: Allocator + Sized {
     #[must_use]
     fn proxy<L: ProxyLogger>(self, logger: L) -> Proxy<Self, L> {
         Proxy::new(self, logger)
+    }
+
+    /// Sends requests of up to `THRESHOLD` bytes to `self` and larger ones to `large`:
+    /// [`Segregator::new(self, large)`](Segregator::new). Neither side needs to be a
+    /// [`BlockOwner`]: blocks are routed back by size.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use alloc_compose::{AllocatorExt, Null, Segregator};
+    /// use alloc_core::{Allocator, Heap};
+    ///
+    /// let alloc: Segregator<16, Heap, Null> = Heap.segregate::<16, _>(Null);
+    /// assert_eq!(*alloc.allocate(1u128).unwrap(), 1); // 16 bytes: `Heap`
+    /// assert!(alloc.allocate([0u8; 17]).is_err());    // `Null`
+    /// ```
+    #[inline]
+    #[must_use]
+    fn segregate<const THRESHOLD: usize, L: Allocator>(
+        self,
+        large: L,
+    ) -> Segregator<THRESHOLD, Self, L> {
+        Segregator::new(self, large)
+    }
+
+    /// Wraps `self` in the debug layer [`Guard`] (fences, fill patterns, double-free,
+    /// foreign-block and leak detection), with its table on the heap:
+    /// [`Guard::new(self)`](Guard::new). Feature `alloc`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use alloc_compose::AllocatorExt;
+    /// use alloc_core::{Allocator, Heap};
+    ///
+    /// let alloc = Heap.guarded();
+    /// let b = alloc.allocate(3u16).unwrap();
+    /// assert_eq!((*b, alloc.live_blocks()), (3, 1));
+    /// ```
+    #[cfg(feature = "alloc")]
+    #[inline]
+    #[must_use]
+    fn guarded(self) -> Guard<Self> {
+        Guard::new(self)
+    }
+
+    /// As [`guarded`](Self::guarded), with the guard's table in memory from `parent`:
+    /// [`Guard::new_in(self, parent)`](Guard::new_in).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use alloc_compose::AllocatorExt;
+    /// use alloc_core::{Allocator, Heap};
+    ///
+    /// let alloc = Heap.guarded_in(std::alloc::System);
+    /// assert_eq!(*alloc.allocate(3u16).unwrap(), 3);
+    /// ```
+    #[inline]
+    #[must_use]
+    fn guarded_in<P: Allocator>(self, parent: P) -> Guard<Self, P> {
+        Guard::new_in(self, parent)
     }
 }
 

@@ -55,16 +55,26 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+mod bucketizer;
 mod ext;
 mod fallback;
+mod guard;
+mod list;
 mod loggers;
 mod null;
 mod proxy;
+mod segregator;
+mod stats;
 
+pub use bucketizer::Bucketizer;
 pub use ext::AllocatorExt;
 pub use fallback::Fallback;
+pub use guard::Guard;
+pub use list::{AllocatorFactory, AllocatorList};
 #[cfg(feature = "std")]
 pub use loggers::Trace;
 pub use loggers::{AtomicCounters, Counters, Counts, FnLogger, NoLog};
 pub use null::Null;
 pub use proxy::{Event, Proxy, ProxyLogger};
+pub use segregator::Segregator;
+pub use stats::{Stats, StatsSummary};

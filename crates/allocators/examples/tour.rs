@@ -1,3 +1,640 @@
-//! The tour (being written).
+//! The tour: every allocator and composite of the `allocators` crate in a few screens,
+//! each with a small real use, then a timing table against the system allocator,
+//! measured on the spot.
+//!
+//! Run it from the workspace root with `cargo run --release --example tour`.
 
-fn main() {}
+// An example is a std program: the core/alloc import lints are for the libraries.
+#![allow(clippy::std_instead_of_core, clippy::std_instead_of_alloc)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use allocators::api2_02::{boxed::Box as ApiBox, vec::Vec as ApiVec};
+use allocators::prelude::*;
+use allocators::{
+    AllocatorError, Api2, Counters, Event, Fallback, FnLogger, FreeList, FromApi02,
+    GlobalAllocator, Heap, Locked, Null, Proxy, Scoped, SyncFreeList,
+};
+
+fn main() {
+    println!("allocators: a tour\n==================");
+    println!("Every allocator below implements `Allocator`: typed boxes that free themselves,");
+    println!("and (features allocator-api2-02/-04, on by default) the allocator-api2 traits,");
+    println!("so `Vec`, `Box` and hashbrown's `HashMap` run on them on stable Rust.");
+    heap();
+    scoped();
+    freelist();
+    sync_freelist();
+    fallback();
+    proxy();
+    null();
+    collections();
+    threads_and_global();
+    compat();
+    timings();
+}
+
+/// Prints a section header and what the allocator is.
+fn section(title: &str, what: &str) {
+    println!("\n== {title}\n{what}");
+}
+
+fn heap() {
+    section(
+        "Heap: the global heap",
+        "The default parent of every other allocator. Zero-size, Copy; `System` works too.",
+    );
+    let answer = Heap.allocate(42u64).expect("heap");
+    let name = Heap.allocate_str("allocators").expect("heap");
+    let squares = Heap.allocate_slice_with(6, |i| i * i).expect("heap");
+    println!(
+        "  Heap.allocate(42) = {}, allocate_str = {:?}",
+        *answer, &*name
+    );
+    println!("  allocate_slice_with(6, |i| i * i) = {:?}", &*squares);
+    let big = Heap.allocate_with(|| [7u8; 1 << 16]).expect("heap");
+    println!(
+        "  allocate_with(|| [7u8; 65536]) builds in place: last byte {}",
+        big[65535]
+    );
+}
+
+/// The issue's bomb: announces its destruction.
+#[derive(Debug)]
+struct Bomb(u8);
+
+impl Drop for Bomb {
+    fn drop(&mut self) {
+        print!("Boom! {} ", self.0);
+    }
+}
+
+fn scoped() {
+    section(
+        "Scoped: a bump allocator with nested scopes",
+        "One buffer from a parent; an allocation moves a pointer. `scope` lends a child \
+         that\nreclaims everything it allocated when the closure returns; values cannot \
+         escape it.",
+    );
+    // A new scoped allocator with a kilobyte of memory from the heap.
+    let alloc = Scoped::new(1024).expect("heap");
+    alloc
+        .scope(|inner| {
+            let mut bombs = Vec::new();
+            for i in 0..10 {
+                bombs.push(inner.allocate(Bomb(i)).expect("room for ten bombs"));
+            }
+            println!("  in the scope: {} bytes used by 10 bombs", inner.used());
+            let busy = alloc.allocate(0u8).map(|_| ()).map_err(|(e, _)| e);
+            println!("  the parent while the scope is open: {busy:?}");
+            print!("  ");
+            // The bombs go off here, and the scope's memory is reclaimed when it returns.
+        })
+        .expect("no other scope is open");
+    println!("\n  after the scope: {} bytes used", alloc.used());
+    let my_int = alloc.allocate_with(|| 23).expect("room"); // constructed in place
+    println!(
+        "  allocate_with(|| 23) = {}; remaining {} of {} bytes",
+        *my_int,
+        alloc.remaining(),
+        alloc.capacity()
+    );
+    let too_big = alloc.allocate_raw(Layout::new::<[u8; 4096]>());
+    println!("  a 4 KiB request in a 1 KiB arena: {too_big:?}");
+    // No heap at all: a Scoped over a buffer on the stack (the `no_std` way).
+    let mut memory = [std::mem::MaybeUninit::<u8>::uninit(); 256];
+    let on_stack = Scoped::from_buffer(&mut memory);
+    let nested = on_stack
+        .scope(|outer| {
+            outer
+                .scope(|inner| *inner.allocate(7u16).expect("room"))
+                .expect("free")
+        })
+        .expect("free");
+    println!("  Scoped::from_buffer over 256 stack bytes, scopes nested two deep: {nested}");
+}
+
+fn freelist() {
+    section(
+        "FreeList: O(1) fixed-size blocks",
+        "One parent allocation cut into blocks; allocation pops a list, deallocation pushes \
+         it.\nToo large or too aligned requests fail with an error a Fallback can act on.",
+    );
+    // A FreeList allocator with 64 blocks of 1024 bytes.
+    let alloc = FreeList::new(1024, 64).expect("heap");
+    for round in 0..10 {
+        // Allocate every block.
+        let mut v = Vec::new();
+        for i in 0u8..64 {
+            v.push(alloc.allocate([i; 1024]).expect("a free block"));
+        }
+        // No more blocks.
+        let full = alloc.allocate([0u8; 1024]).map(|_| ()).map_err(|(e, _)| e);
+        assert!(full.is_err());
+        if round == 0 || round == 9 {
+            println!(
+                "  round {round}: 64 blocks taken, free {}, the 65th: {full:?}",
+                alloc.free_blocks()
+            );
+        }
+        // All the blocks go back onto the list here, and are reused in the next round.
+    }
+    println!(
+        "  after ten rounds: {} of {} blocks free",
+        alloc.free_blocks(),
+        alloc.capacity()
+    );
+    let too_big = alloc.allocate_raw(Layout::new::<[u8; 2048]>());
+    println!("  a 2 KiB request: {too_big:?}");
+}
+
+fn sync_freelist() {
+    section(
+        "SyncFreeList: the same, Send + Sync",
+        "FreeList's code under a short spin lock, for pools shared by threads.",
+    );
+    let pool = SyncFreeList::new(64, 256).expect("heap");
+    std::thread::scope(|s| {
+        for t in 0..4u64 {
+            let pool = &pool;
+            s.spawn(move || {
+                for i in 0..1000 {
+                    let b = pool.allocate([t, i]).expect("never more than 4 live");
+                    assert_eq!(b[1], i);
+                }
+            });
+        }
+    });
+    println!(
+        "  4 threads x 1000 allocations; afterwards {} of 256 blocks free",
+        pool.free_blocks()
+    );
+}
+
+fn fallback() {
+    section(
+        "Fallback<M, F>: try M, then F",
+        "`pool.with_fallback(Heap)`: small requests from the pool, the rest (and the \
+         overflow)\nfrom the heap. Frees are routed by M's `owns_block`; a block that \
+         outgrows M moves to F.",
+    );
+    let alloc: Fallback<FreeList, Heap> = FreeList::new(64, 2).expect("heap").with_fallback(Heap);
+    let a = alloc.allocate([1u64; 8]).expect("pool");
+    let b = alloc.allocate(2u64).expect("pool");
+    let c = alloc.allocate(3u64).expect("heap: the pool is full");
+    let d = alloc
+        .allocate([4u8; 1000])
+        .expect("heap: too large for the pool");
+    let place = |owned: bool| if owned { "pool" } else { "heap" };
+    println!(
+        "  64 B -> {}, 8 B -> {}, 8 B more -> {}, 1000 B -> {}",
+        place(alloc.main().owns(&a)),
+        place(alloc.main().owns(&b)),
+        place(alloc.main().owns(&c)),
+        place(alloc.main().owns(&d)),
+    );
+    drop((a, b, c, d));
+    let chain = FreeList::new(64, 8)
+        .expect("heap")
+        .with_fallback(Scoped::new(4096).expect("heap").with_fallback(Heap));
+    println!(
+        "  chains nest, and their type can be written down: {}",
+        short_type_name(&chain)
+    );
+}
+
+/// The type name of `value` without module paths.
+fn short_type_name<T>(value: &T) -> String {
+    let full = std::any::type_name_of_val(value);
+    let (mut out, mut segment) = (String::new(), String::new());
+    let mut chars = full.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == ':' && chars.peek() == Some(&':') {
+            chars.next();
+            segment.clear(); // a module path: drop it
+        } else if c.is_alphanumeric() || c == '_' {
+            segment.push(c);
+        } else {
+            out.push_str(&segment);
+            segment.clear();
+            out.push(c);
+        }
+    }
+    out + &segment
+}
+
+fn proxy() {
+    section(
+        "Proxy<A, L>: report every operation to a logger",
+        "Loggers: NoLog (free), Counters / AtomicCounters, Trace, FnLogger, or your own.",
+    );
+    let alloc = FreeList::new(64, 4)
+        .expect("heap")
+        .with_fallback(Heap)
+        .proxy(Counters::new());
+    {
+        let _boxes: Vec<_> = (0..6u64)
+            .map(|i| alloc.allocate(i).expect("pool or heap"))
+            .collect();
+        let _text = alloc.allocate_str("counted").expect("pool");
+        let c = alloc.logger().counts();
+        println!(
+            "  7 boxes live: {} allocations, {} bytes live, peak {}",
+            c.allocations, c.bytes_live, c.peak_bytes
+        );
+    }
+    let c = alloc.logger().counts();
+    println!(
+        "  after the drops: {} deallocations, {} bytes live",
+        c.deallocations, c.bytes_live
+    );
+    let printing = Heap.proxy(FnLogger(|e: &Event| println!("  event: {e}")));
+    let mut v = ApiVec::new_in(&printing);
+    v.extend([1u32, 2, 3, 4, 5]);
+    v.push(6);
+    drop(v);
+}
+
+fn null() {
+    section(
+        "Null: fails everything, owns nothing",
+        "The end of a chain, a placeholder, and the reference implementation of the traits.",
+    );
+    let error = Null.allocate(1u8).map(|_| ()).map_err(|(e, _)| e);
+    let zero = Null.allocate(()).map(|_| ()).map_err(|(e, _)| e);
+    println!("  Null.allocate(1u8) = {error:?}; a zero-size value: {zero:?}");
+}
+
+fn collections() {
+    section(
+        "Collections on our allocators (allocator-api2 Vec and Box, hashbrown HashMap)",
+        "By value (the collection owns its allocator) or by reference (shared).",
+    );
+    let pool = FreeList::new(1024, 64).expect("heap");
+    let mut v: ApiVec<u64, FreeList> = ApiVec::new_in(pool); // by value: the Vec owns its pool
+    v.extend(0..100);
+    let scoped = Scoped::new(1 << 16).expect("heap");
+    let mut w = ApiVec::new_in(&scoped); // by reference
+    w.extend_from_slice(b"hello");
+    let mut map = hashbrown::HashMap::new_in(&scoped); // hashbrown with our allocator
+    map.insert(1, 2);
+    let boxed = ApiBox::new_in([1.5f64; 4], &scoped);
+    println!(
+        "  Vec<u64, FreeList>: sum {} ({} blocks left in its pool)",
+        v.iter().sum::<u64>(),
+        v.allocator().free_blocks()
+    );
+    println!(
+        "  Vec on &Scoped: {:?}; HashMap on &Scoped: {:?}; Box: {:?}; arena used: {} B",
+        std::str::from_utf8(&w).unwrap_or("?"),
+        map,
+        &*boxed,
+        scoped.used()
+    );
+    let mut full: ApiVec<u64, FreeList> = ApiVec::new_in(FreeList::new(1024, 1).expect("heap"));
+    full.extend(0..128); // one whole 1024-byte block
+    println!(
+        "  growing past a FreeList block: try_reserve -> {:?}",
+        full.try_reserve(1).map_err(|e| e.to_string())
+    );
+    let spill = FreeList::new(1024, 4)
+        .expect("heap")
+        .with_fallback(Heap)
+        .proxy(Counters::new());
+    let mut grows = ApiVec::new_in(&spill);
+    grows.extend(0u64..10_000);
+    println!(
+        "  with a Fallback behind it the Vec spills to the heap: {} elements, {} bytes live, pool {} of 4 free",
+        grows.len(),
+        spill.logger().counts().bytes_live,
+        spill.inner().main().free_blocks()
+    );
+}
+
+/// The `#[global_allocator]` adapter, built in a `const` context (a real program would put
+/// `#[global_allocator]` on it; the tour keeps the system allocator for its timings).
+static GLOBAL: GlobalAllocator<Locked<System>> = GlobalAllocator::new(Locked::new(System));
+
+fn threads_and_global() {
+    section(
+        "Locked<A> and GlobalAllocator<A>: threads, and the #[global_allocator]",
+        "Locked makes any allocator Sync with a short lock; GlobalAllocator turns a \
+         thread-safe\nchain into a GlobalAlloc (const-constructible, never unwinds, null \
+         on failure).",
+    );
+    let shared = Locked::new(FreeList::new(128, 64).expect("heap").with_fallback(Heap));
+    std::thread::scope(|s| {
+        for t in 0..2u64 {
+            let shared = &shared;
+            s.spawn(move || {
+                let mut v = ApiVec::new_in(shared);
+                v.extend((0..10u64).map(|i| i * t));
+                v.iter().sum::<u64>()
+            });
+        }
+    });
+    println!("  two threads built Vecs on one Locked<Fallback<FreeList, Heap>>");
+    let layout = Layout::new::<[u64; 4]>();
+    // SAFETY: `layout` has a non-zero size.
+    let ptr = unsafe { GLOBAL.alloc(layout) };
+    println!(
+        "  GlobalAllocator<Locked<System>>::alloc(32 B) -> non-null: {}",
+        !ptr.is_null()
+    );
+    if !ptr.is_null() {
+        // SAFETY: `ptr` was allocated just above by `GLOBAL` with `layout`.
+        unsafe { GLOBAL.dealloc(ptr, layout) };
+    }
+}
+
+/// A user-written allocator: the system allocator, counting live blocks.
+#[derive(Default)]
+struct Counting {
+    live: Cell<usize>,
+}
+
+// SAFETY: every block comes from `System` and goes back to it.
+unsafe impl Allocator for Counting {
+    fn allocate_raw(&self, layout: Layout) -> Result<allocators::Block, AllocatorError> {
+        let block = System.allocate_raw(layout)?;
+        self.live.set(self.live.get() + 1);
+        Ok(block)
+    }
+    unsafe fn deallocate_raw(&self, block: allocators::Block) {
+        self.live.set(self.live.get() - 1);
+        // SAFETY: the caller gives back a block of ours, which `System` allocated.
+        unsafe { System.deallocate_raw(block) }
+    }
+}
+
+fn compat() {
+    section(
+        "Api2 and FromApi02/FromApi04: your allocators and other crates' allocators",
+        "Api2(alloc) puts any `Allocator` (yours: two functions) under the collections; \
+         FromApi02/04\nmakes any allocator-api2 allocator (bumpalo's &Bump) a parent or \
+         part of ours.",
+    );
+    let counting = Counting::default();
+    {
+        let mut v = ApiVec::new_in(Api2(&counting));
+        v.extend(0..100u32);
+        let mut map = hashbrown::HashMap::new_in(Api2(&counting));
+        map.insert("answer", 42);
+        println!(
+            "  a user-written allocator under a Vec and a HashMap: {} blocks live",
+            counting.live.get()
+        );
+    }
+    println!("  ...and {} after they are dropped", counting.live.get());
+    let bump = bumpalo::Bump::new();
+    let pool = FreeList::new_in(64, 16, FromApi02(&bump)).expect("bumpalo has room");
+    let node = pool.allocate((1u32, 2u32)).expect("a block");
+    println!(
+        "  a FreeList inside a bumpalo arena: node {:?}, bumpalo holds {} bytes",
+        *node,
+        bump.allocated_bytes()
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Timings.
+
+/// A small xorshift generator, for pre-generated random orders.
+struct Xorshift(u64);
+
+impl Xorshift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// A random permutation of `0..n`.
+    fn permutation(&mut self, n: usize) -> Vec<usize> {
+        let mut v: Vec<usize> = (0..n).collect();
+        for i in (1..n).rev() {
+            let j = (self.next() % (i as u64 + 1)) as usize;
+            v.swap(i, j);
+        }
+        v
+    }
+}
+
+/// Runs `f` (which does `ops` operations) a few times, and returns the median time per
+/// operation in nanoseconds.
+fn median_ns(ops: usize, mut f: impl FnMut()) -> f64 {
+    f(); // warm up
+    let mut times: Vec<Duration> = (0..7)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed()
+        })
+        .collect();
+    times.sort();
+    times[times.len() / 2].as_secs_f64() * 1e9 / ops as f64
+}
+
+/// Allocates `order.len()` blocks of `layout`, then frees them in `order`.
+fn fill_and_drain<A: Allocator>(
+    alloc: &A,
+    layout: Layout,
+    order: &[usize],
+    live: &mut Vec<allocators::Block>,
+) {
+    for _ in 0..order.len() {
+        let block = alloc
+            .allocate_raw(black_box(layout))
+            .expect("room for every block");
+        live.push(block);
+    }
+    for &i in order {
+        // SAFETY: every block of `live` is allocated by `alloc`, and each is freed once.
+        unsafe { alloc.deallocate_raw(black_box(live[i])) };
+    }
+    live.clear();
+}
+
+/// One row of the table: ours against the system allocator.
+struct Row {
+    workload: &'static str,
+    ours: &'static str,
+    ours_ns: f64,
+    system_ns: f64,
+}
+
+fn timings() {
+    section(
+        "Timings against the system allocator, measured now",
+        "Median of 7 runs after a warm-up; ns per operation; ratio = ours / system (below 1 \
+         is faster).\nThe criterion benchmarks in benches/ are the careful measurement; this \
+         is a quick look.",
+    );
+    let mut rows = Vec::new();
+    let mut rng = Xorshift(0x2545_f491_4f6c_dd1d);
+
+    // 1. Many small temporary allocations, freed all at once.
+    let n = 100_000;
+    let small = Layout::new::<[u8; 16]>();
+    let mut arena = Scoped::new(n * 16).expect("heap");
+    let mut blocks = Vec::with_capacity(n);
+    let ours_ns = median_ns(n, || {
+        for _ in 0..n {
+            black_box(
+                arena
+                    .allocate_raw(black_box(small))
+                    .expect("sized for n blocks"),
+            );
+        }
+        arena.reset();
+    });
+    let system_ns = median_ns(n, || {
+        for _ in 0..n {
+            blocks.push(System.allocate_raw(black_box(small)).expect("system"));
+        }
+        for b in blocks.drain(..) {
+            // SAFETY: allocated just above by `System`.
+            unsafe { System.deallocate_raw(b) };
+        }
+    });
+    rows.push(Row {
+        workload: "100k x 16 B, then free all",
+        ours: "Scoped (reset)",
+        ours_ns,
+        system_ns,
+    });
+
+    // 2. Fill and drain a pool in a random order.
+    let order = rng.permutation(1024);
+    let block = Layout::new::<[u8; 64]>();
+    let pool = FreeList::new(64, 1024).expect("heap");
+    let rounds = 100;
+    let ours_ns = median_ns(rounds * 1024, || {
+        for _ in 0..rounds {
+            fill_and_drain(&pool, block, &order, &mut blocks);
+        }
+    });
+    let system_ns = median_ns(rounds * 1024, || {
+        for _ in 0..rounds {
+            fill_and_drain(&System, block, &order, &mut blocks);
+        }
+    });
+    rows.push(Row {
+        workload: "1024 x 64 B, free shuffled",
+        ours: "FreeList",
+        ours_ns,
+        system_ns,
+    });
+
+    // 3. The same through a fallback (never taken) and a counting proxy.
+    let chain = FreeList::new(64, 1024)
+        .expect("heap")
+        .with_fallback(Heap)
+        .proxy(Counters::new());
+    let chain_ns = median_ns(rounds * 1024, || {
+        for _ in 0..rounds {
+            fill_and_drain(&chain, block, &order, &mut blocks);
+        }
+    });
+    rows.push(Row {
+        workload: "1024 x 64 B, free shuffled",
+        ours: "Proxy<Fallback<FreeList, Heap>>",
+        ours_ns: chain_ns,
+        system_ns,
+    });
+
+    // 4. Proxy overhead on the heap itself.
+    let counted: Proxy<Heap, Counters> = Heap.proxy(Counters::new());
+    let heap_rounds = 100;
+    let ours_ns = median_ns(heap_rounds * 1024, || {
+        for _ in 0..heap_rounds {
+            fill_and_drain(&counted, block, &order, &mut blocks);
+        }
+    });
+    rows.push(Row {
+        workload: "1024 x 64 B, free shuffled",
+        ours: "Proxy<Heap, Counters>",
+        ours_ns,
+        system_ns,
+    });
+
+    // 5. A Vec growing to 1000 elements.
+    let vecs = 1000;
+    let mut arena = Scoped::new(256 * 1024).expect("heap");
+    let ours_ns = median_ns(vecs, || {
+        for _ in 0..vecs {
+            let mut v = ApiVec::new_in(&arena);
+            for i in 0..1000u64 {
+                v.push(black_box(i));
+            }
+            black_box(&v);
+            drop(v);
+            arena.reset();
+        }
+    });
+    let system_ns = median_ns(vecs, || {
+        for _ in 0..vecs {
+            let mut v = ApiVec::new_in(Api2(System));
+            for i in 0..1000u64 {
+                v.push(black_box(i));
+            }
+            black_box(&v);
+        }
+    });
+    rows.push(Row {
+        workload: "Vec<u64> push x1000 (per Vec)",
+        ours: "&Scoped",
+        ours_ns,
+        system_ns,
+    });
+
+    // 6. A HashMap of 1000 entries.
+    let maps = 200;
+    let keys: Vec<u64> = (0..1000).map(|_| rng.next()).collect();
+    let ours_ns = median_ns(maps, || {
+        for _ in 0..maps {
+            let mut map = hashbrown::HashMap::new_in(&arena);
+            for &k in &keys {
+                map.insert(black_box(k), k);
+            }
+            black_box(&map);
+            drop(map);
+            arena.reset();
+        }
+    });
+    let system_ns = median_ns(maps, || {
+        for _ in 0..maps {
+            let mut map = hashbrown::HashMap::new_in(Api2(System));
+            for &k in &keys {
+                map.insert(black_box(k), k);
+            }
+            black_box(&map);
+        }
+    });
+    rows.push(Row {
+        workload: "HashMap insert x1000 (per map)",
+        ours: "&Scoped",
+        ours_ns,
+        system_ns,
+    });
+
+    println!(
+        "\n  {:<31} {:<33} {:>11} {:>12} {:>7}",
+        "workload", "ours", "ours ns/op", "system ns/op", "ratio"
+    );
+    for r in &rows {
+        println!(
+            "  {:<31} {:<33} {:>11.1} {:>12.1} {:>6.2}x",
+            r.workload,
+            r.ours,
+            r.ours_ns,
+            r.system_ns,
+            r.ours_ns / r.system_ns
+        );
+    }
+    println!("\n  (ns/op: per allocation and free for rows 1-4, per Vec or map for rows 5-6)");
+}

@@ -1,7 +1,8 @@
 //! A first look: typed boxes from an allocator, a custom allocator written in a dozen
 //! lines, and allocator-api2 collections on top of it.
 //!
-//! Run with `cargo run -p allocators --example quickstart`.
+//! Run with `cargo run -p allocators --example quickstart`; the tour (`cargo run --release
+//! --example tour`) shows every allocator of the crate.
 
 // An example is a std program: the core/alloc import lints are for the libraries.
 #![allow(clippy::std_instead_of_core, clippy::std_instead_of_alloc)]
@@ -9,7 +10,7 @@
 use core::alloc::Layout;
 use core::cell::Cell;
 
-use allocators::{Allocator, AllocatorError, Block, Heap};
+use allocators::{Allocator, AllocatorError, Api2, Block, Heap};
 
 /// A custom allocator: the heap, counting what it does. Implementing two functions is all
 /// it takes; boxes, slices, strings and reallocation come for free.
@@ -80,5 +81,14 @@ fn main() {
     println!(
         "allocator_api2 Vec on Heap: sum of 1..=100 = {}",
         v.iter().sum::<u64>()
+    );
+
+    // A custom allocator under the collections too: wrap it in `Api2`.
+    let mut w = allocators::api2_02::vec::Vec::new_in(Api2(&counting));
+    w.extend(1..=10u32);
+    println!(
+        "allocator_api2 Vec on the custom allocator: {:?} ({} live block)",
+        w,
+        counting.live.get()
     );
 }

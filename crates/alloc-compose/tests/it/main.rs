@@ -6,7 +6,12 @@
 
 #[cfg(all(feature = "allocator-api2-02", feature = "allocator-api2-04"))]
 mod bridge;
+mod bucketizer;
 mod chain;
 mod fallback;
+mod guard;
+mod list;
 mod proxy;
+mod segregator;
+mod stats;
 mod support;

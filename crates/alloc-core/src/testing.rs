@@ -477,8 +477,12 @@ impl fmt::Display for Counterexample {
 
 /// The property-test driver: how many sequences, how long, and what to check.
 ///
-/// Defaults: 1,000 sequences of up to 100 operations; under Miri, 20 sequences of up to
+/// Defaults: 10,000 sequences of up to 100 operations; under Miri, 20 sequences of up to
 /// 40 operations.
+///
+/// The environment variable `ALLOC_CORE_CONFORMANCE_TESTS`, when set to a number, caps the
+/// number of sequences of every run (for slow runners such as valgrind, where the point is
+/// memory errors, not volume).
 ///
 /// # Examples
 ///
@@ -505,7 +509,7 @@ impl Conformance {
     #[must_use]
     pub fn new() -> Self {
         Self {
-            tests: if cfg!(miri) { 20 } else { 1_000 },
+            tests: if cfg!(miri) { 20 } else { 10_000 },
             max_ops: 100,
         }
     }
@@ -570,7 +574,7 @@ impl Conformance {
     {
         let mut generator = Gen::new(self.max_ops);
         let mut total = Report::default();
-        for passed in 0..self.tests {
+        for passed in 0..env_cap(self.tests) {
             let ops = Vec::<Op>::arbitrary(&mut generator);
             match property(&ops) {
                 Ok(r) => {
@@ -593,6 +597,15 @@ impl Conformance {
     }
 }
 
+/// `tests`, capped by the `ALLOC_CORE_CONFORMANCE_TESTS` environment variable if it is set
+/// to a number.
+fn env_cap(tests: u64) -> u64 {
+    std::env::var("ALLOC_CORE_CONFORMANCE_TESTS")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(tests, |cap| tests.min(cap))
+}
+
 /// Greedy shrinking: keep taking the first smaller candidate that still fails.
 fn shrink<F>(mut ops: Vec<Op>, mut violation: Violation, property: &mut F) -> (Vec<Op>, Violation)
 where
@@ -610,4 +623,82 @@ where
         break;
     }
     (ops, violation)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Conformance, Op, layout, run_ops};
+    use crate::Heap;
+    use alloc::vec::Vec;
+    use quickcheck::{Arbitrary, Gen};
+
+    /// Every shrink candidate of an operation is a different, valid operation (its layout
+    /// can be built), and no larger in any field: shrinking terminates and stays valid.
+    #[test]
+    fn op_shrink_candidates_are_valid_and_smaller() {
+        let mut g = Gen::new(100);
+        for _ in 0..if cfg!(miri) { 20 } else { 2_000 } {
+            let op = Op::arbitrary(&mut g);
+            for candidate in op.shrink().take(64) {
+                assert_ne!(candidate, op);
+                match (op, candidate) {
+                    (
+                        Op::Alloc {
+                            size, align_log2, ..
+                        },
+                        Op::Alloc {
+                            size: s,
+                            align_log2: a,
+                            ..
+                        },
+                    ) => {
+                        assert!(s <= size && a <= align_log2, "{op:?} -> {candidate:?}");
+                        let _ = layout(s, a);
+                    }
+                    (Op::Free { index }, Op::Free { index: i }) => assert!(i <= index),
+                    (
+                        Op::Realloc {
+                            index,
+                            size,
+                            align_log2,
+                        },
+                        Op::Realloc {
+                            index: i,
+                            size: s,
+                            align_log2: a,
+                        },
+                    ) => {
+                        assert!(i <= index && s <= size && a <= align_log2);
+                        let _ = layout(s, a);
+                    }
+                    _ => panic!("shrinking changed the kind of {op:?} to {candidate:?}"),
+                }
+            }
+        }
+    }
+
+    /// Every shrunk sequence (fewer operations, or smaller ones) still runs: frees and
+    /// reallocations of blocks that are gone pick a live block modulo the count.
+    #[test]
+    fn shrunk_sequences_stay_valid() {
+        let mut g = Gen::new(40);
+        for _ in 0..if cfg!(miri) { 2 } else { 100 } {
+            let ops = Vec::<Op>::arbitrary(&mut g);
+            for candidate in ops.shrink().take(if cfg!(miri) { 3 } else { 40 }) {
+                assert!(candidate.len() <= ops.len());
+                run_ops(&Heap, &candidate).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn the_default_volume_is_ten_thousand_sequences() {
+        let kit = Conformance::new();
+        let expected = if cfg!(miri) { 20 } else { 10_000 };
+        assert_eq!(kit.tests, expected);
+        assert_eq!(
+            Conformance::new().tests(50).tests,
+            if cfg!(miri) { 20 } else { 50 }
+        );
+    }
 }

@@ -3,8 +3,9 @@
 //!
 //! - `locked_pairs`: `Locked<Pool>` (spin lock and std `Mutex`) against the bare `Pool`,
 //!   and `Locked<System>` against `System`, one thread: the uncontended cost of the lock.
-//! - `locked_pairs_2_threads`: two threads sharing one `Locked<Pool>`, spin lock against
-//!   std `Mutex` (contended throughput), with `System` (thread-safe by itself) for scale.
+//! - `locked_pairs_{2,8}_threads`: threads sharing one `Locked<Pool>`, spin lock against
+//!   std `Mutex` (contended throughput), with `System` (thread-safe by itself) for scale;
+//!   8 threads on a 2-core machine shows the oversubscribed case.
 //! - `adapter_batch` (1 and 2 threads): explicit `GlobalAlloc` calls (a `#[global_allocator]`
 //!   is per binary, so the adapter is called directly): `GlobalAllocator<Locked<Pool>>` and
 //!   `GlobalAllocator<System>` (the adapter's own cost) against `System`, with mimalloc for
@@ -223,27 +224,31 @@ fn locked_pairs(c: &mut Criterion) {
     group.finish();
 }
 
-fn locked_pairs_2_threads(c: &mut Criterion) {
-    let per_thread = [layouts(1), layouts(2)];
-    let mut group = c.benchmark_group("global/locked_pairs_2_threads");
-    group.throughput(Throughput::Elements(2 * BATCH as u64));
-    let mut run = |name: &str, alloc: &(dyn Fn(&[Layout]) + Sync)| {
-        group.bench_function(name, |b| {
-            b.iter_custom(|iters| {
-                threaded(2, iters, |t, iters| {
-                    for _ in 0..iters {
-                        alloc(&per_thread[t]);
-                    }
-                })
+/// Threads sharing one `Locked<Pool>`: 2 threads (one per core here: contended) and 8
+/// (more threads than cores: a preempted holder makes spinning waiters waste time slices).
+fn locked_pairs_threads(c: &mut Criterion) {
+    let per_thread: Vec<Vec<Layout>> = (0..8).map(|t| layouts(t + 1)).collect();
+    for threads in [2, 8] {
+        let mut group = c.benchmark_group(format!("global/locked_pairs_{threads}_threads"));
+        group.throughput(Throughput::Elements((threads * BATCH) as u64));
+        let mut run = |name: &str, alloc: &(dyn Fn(&[Layout]) + Sync)| {
+            group.bench_function(name, |b| {
+                b.iter_custom(|iters| {
+                    threaded(threads, iters, |t, iters| {
+                        for _ in 0..iters {
+                            alloc(&per_thread[t]);
+                        }
+                    })
+                });
             });
-        });
-    };
-    let locked = Locked::new(Pool::new());
-    run("Locked<Pool,SpinLock>", &|l| pairs(&locked, l));
-    let mutexed = Locked::with_lock(Pool::new(), StdMutex::new());
-    run("Locked<Pool,StdMutex>", &|l| pairs(&mutexed, l));
-    run("System", &|l| pairs(&System, l));
-    group.finish();
+        };
+        let locked = Locked::new(Pool::new());
+        run("Locked<Pool,SpinLock>", &|l| pairs(&locked, l));
+        let mutexed = Locked::with_lock(Pool::new(), StdMutex::new());
+        run("Locked<Pool,StdMutex>", &|l| pairs(&mutexed, l));
+        run("System", &|l| pairs(&System, l));
+        group.finish();
+    }
 }
 
 /// Runs the batch workload on `threads` threads sharing `alloc`.
@@ -309,5 +314,5 @@ fn adapter(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, locked_pairs, locked_pairs_2_threads, adapter);
+criterion_group!(benches, locked_pairs, locked_pairs_threads, adapter);
 criterion_main!(benches);

@@ -170,11 +170,10 @@ impl Pool for Treiber {
                 .head
                 .compare_exchange_weak(head, new, Ordering::Acquire, Ordering::Acquire)
             {
-                // SAFETY: `index - 1 < count`: a block of the buffer.
                 Ok(_) => {
-                    return unsafe {
-                        NonNull::new_unchecked(self.base.add((index as usize - 1) * SIZE))
-                    };
+                    // SAFETY: `index - 1 < count`: a block of the buffer, not null.
+                    let block = unsafe { self.base.add((index as usize - 1) * SIZE) };
+                    return NonNull::new(block).unwrap();
                 }
                 Err(current) => head = current,
             }

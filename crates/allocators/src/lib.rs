@@ -21,7 +21,10 @@
 //! | many short-lived values, freed all at once (per frame, per request, a parser's nodes) | [`Scoped`], and [`scope`](Scoped::scope) for nested phases | an allocation is a pointer bump; a scope frees everything it allocated in one step, and the borrow checker keeps its values inside |
 //! | many values of one size, freed in any order (nodes, messages, buffers) | [`FreeList`] (one thread), [`SyncFreeList`] (shared) | O(1) pop and push, no per-block header, several times faster than `malloc` |
 //! | a fast pool, but never fail when it is full or a request is too big | `pool.with_fallback(Heap)`: [`Fallback`] | small requests from the pool, the rest from the heap; a block that outgrows the pool moves with its contents |
-//! | knowing what a piece of code allocates | `alloc.proxy(Counters::new())`: [`Proxy`] with [`Counters`], [`Trace`], [`FnLogger`] | counts, live and peak bytes, or every event |
+//! | small objects of many sizes | [`Bucketizer`] of [`FreeList`]s behind a [`Segregator`] | one free list per size class, the heap above a threshold; frees routed by size |
+//! | a pool that grows and shrinks with the live set | [`AllocatorList`] of [`FreeList`]s (or of [`Scoped`]s) | a new instance from the parent when all are full, empty ones given back |
+//! | knowing what a piece of code allocates | `alloc.proxy(Counters::new())`: [`Proxy`] with [`Counters`], [`Stats`], [`Trace`], [`FnLogger`] | counts, live and peak bytes, a size histogram, or every event |
+//! | finding memory bugs in tests and debug builds | `alloc.guarded()`: [`Guard`] | fences, fill patterns, double-free, foreign-block and leak detection, each naming the problem |
 //! | one allocator for several threads | [`Locked`], or [`SyncFreeList`] | a short lock around any allocator |
 //! | the `#[global_allocator]` | [`GlobalAllocator`] over a thread-safe chain | `const`-constructible, never unwinds, null on failure |
 //! | memory without a heap (`no_std`, a static buffer) | [`Scoped::from_buffer`], `FreeList::new_in(.., parent)` | every allocator takes its memory from a parent you choose |
@@ -64,6 +67,24 @@
 //! assert!(alloc.inner().main().owns(&small));
 //! assert!(!alloc.inner().main().owns(&big));
 //! assert_eq!(alloc.logger().counts().bytes_live, 64 + 800);
+//! ```
+//!
+//! The small-object allocator: free lists of 16 to 256 bytes, the heap beyond, with
+//! statistics:
+//!
+//! ```
+//! use allocators::prelude::*;
+//! use allocators::{Bucketizer, FreeList, Heap, Stats};
+//!
+//! let alloc = Bucketizer::<FreeList, 5>::powers_of_two(16, |size| FreeList::new(size, 256))
+//!     .unwrap()
+//!     .segregate::<256, _>(Heap)
+//!     .proxy(Stats::new());
+//! let word = alloc.allocate_str("size classes").unwrap(); // the 16-byte free list
+//! let page = alloc.allocate([0u8; 4096]).unwrap(); // above 256 bytes: the heap
+//! assert_eq!(alloc.inner().small().bucket(0).free_blocks(), 255);
+//! println!("{}", alloc.logger().summary()); // counts and a histogram of sizes
+//! # drop((word, page));
 //! ```
 //!
 //! Collections on our allocators, by value or by reference:

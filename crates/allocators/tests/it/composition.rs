@@ -6,8 +6,8 @@
 use allocators::prelude::*;
 use allocators::testing::{run_ops, run_ops_owner};
 use allocators::{
-    Block, Counters, Fallback, FreeList, Heap, Locked, NoLog, Null, Proxy, Scoped, SyncFreeList,
-    Trace,
+    AllocatorList, Block, Bucketizer, Counters, Fallback, FreeList, Heap, Locked, NoLog, Null,
+    Proxy, Scoped, Segregator, Stats, SyncFreeList, Trace,
 };
 use core::alloc::Layout;
 
@@ -287,4 +287,104 @@ fn a_locked_chain_serves_collections_on_several_threads() {
         }
     });
     assert_eq!(shared.into_inner().main().free_blocks(), 64);
+}
+
+/// The classic small-object allocator: free lists of 16 to 256 bytes, the heap beyond.
+type SmallObjects = Segregator<256, Bucketizer<FreeList, 5>, Heap>;
+
+fn small_objects(blocks: usize) -> SmallObjects {
+    Bucketizer::powers_of_two(16, |size| FreeList::new(size, blocks))
+        .unwrap()
+        .segregate::<256, _>(Heap)
+}
+
+#[test]
+fn a_bucketizer_of_free_lists_behind_a_segregator() {
+    let alloc = small_objects(64).proxy(Stats::new());
+    let a = alloc.allocate([1u8; 10]).unwrap(); // class 16
+    let b = alloc.allocate([2u8; 100]).unwrap(); // class 128
+    let c = alloc.allocate([3u8; 256]).unwrap(); // class 256
+    let d = alloc.allocate([4u8; 257]).unwrap(); // the heap
+    let buckets = alloc.inner().small();
+    assert!(buckets.bucket(0).owns(&a) && buckets.bucket(3).owns(&b) && buckets.bucket(4).owns(&c));
+    assert!(!buckets.owns(&d));
+    assert_eq!(buckets.bucket(0).free_blocks(), 63);
+    assert_eq!((a[9], b[99], c[255], d[256]), (1, 2, 3, 4));
+    // A Vec crosses the threshold and moves to the heap with its contents.
+    let mut v = crate::api2_vec(&alloc);
+    v.extend(0..100u8);
+    v.extend(100..=255u8);
+    v.extend(0..100u8);
+    assert_eq!(v[255], 255);
+    drop(v);
+    drop((a, b, c, d));
+    let summary = alloc.logger().summary();
+    assert_eq!(summary.counts.bytes_live, 0);
+    assert!(summary.sizes().count() >= 4, "{summary}");
+    assert!(
+        alloc
+            .inner()
+            .small()
+            .buckets()
+            .iter()
+            .all(|f| f.free_blocks() == 64)
+    );
+}
+
+#[test]
+fn a_list_of_free_lists_grows_and_shrinks() {
+    let list = AllocatorList::new(|| FreeList::new(64, 4));
+    let boxes: Vec<_> = (0..10u64).map(|i| list.allocate(i).unwrap()).collect();
+    assert_eq!(list.instances(), 3, "ten blocks in pools of four");
+    assert!(boxes.iter().all(|b| list.owns(b)));
+    assert_eq!(boxes.iter().map(|b| **b).sum::<u64>(), 45);
+    drop(boxes);
+    assert!(
+        list.instances() <= 2,
+        "empty pools are given back, one kept as a spare"
+    );
+    assert_eq!(
+        list.allocate_raw(layout(65)).unwrap_err(),
+        allocators::AllocatorError::TooLarge,
+        "another pool would refuse it too"
+    );
+}
+
+#[test]
+fn a_guard_over_a_pool_catches_misuse_and_leaks() {
+    let alloc = FreeList::new(64, 8).unwrap().guarded();
+    let block = alloc.allocate_raw(layout(16)).unwrap();
+    // SAFETY: none needed for the fence: one byte past the block lies in the guard's
+    // fence, inside the inner allocation (this is what the guard exists to catch).
+    unsafe { block.as_ptr().add(16).write(0) };
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| alloc.check()));
+    let message = caught.unwrap_err();
+    let message = message
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .unwrap_or("");
+    assert!(message.contains("buffer overflow"), "{message}");
+    // SAFETY: repair the fence byte (the guard fills fences with 0xFD).
+    unsafe { block.as_ptr().add(16).write(0xFD) };
+    alloc.check();
+    // SAFETY: `block` is currently allocated by `alloc`.
+    unsafe { alloc.deallocate_raw(block) };
+    assert_eq!(alloc.live_blocks(), 0);
+    assert_eq!(alloc.inner().free_blocks(), 8);
+}
+
+#[test]
+fn the_new_building_blocks_pass_the_conformance_kit() {
+    let report = kit(300).check(|| small_objects(8));
+    assert!(
+        report.allocations > 0 && report.reallocations > 0,
+        "{report:?}"
+    );
+    kit(200).check_owner(|| AllocatorList::new(|| FreeList::new(512, 2)));
+    kit(200).check_owner(|| {
+        Bucketizer::<FreeList, 3>::with_sizes([32, 96, 4096], |size| FreeList::new(size, 4))
+            .unwrap()
+            .guarded()
+            .with_fallback(Scoped::new(8192).unwrap())
+    });
 }

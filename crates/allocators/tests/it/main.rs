@@ -17,3 +17,10 @@ use allocators::testing::Conformance;
 pub(crate) fn kit(n: u64) -> Conformance {
     Conformance::new().tests(n)
 }
+
+/// An allocator-api2 0.2 `Vec` on `alloc`.
+pub(crate) fn api2_vec<T, A: allocators::api2_02::alloc::Allocator>(
+    alloc: A,
+) -> allocators::api2_02::vec::Vec<T, A> {
+    allocators::api2_02::vec::Vec::new_in(alloc)
+}

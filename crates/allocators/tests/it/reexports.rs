@@ -32,6 +32,22 @@ fn every_leaf_is_re_exported_at_the_root() {
     assert_eq!(home::<a::Trace>(), "alloc_compose");
     assert_eq!(home::<a::Event>(), "alloc_compose");
     assert_eq!(home::<a::FnLogger<fn(&a::Event)>>(), "alloc_compose");
+    assert_eq!(
+        home::<a::Segregator<64, a::Null, a::Heap>>(),
+        "alloc_compose"
+    );
+    assert_eq!(home::<a::Bucketizer<a::Null, 2>>(), "alloc_compose");
+    assert_eq!(
+        home::<a::AllocatorList<fn() -> Result<a::Null, a::AllocatorError>>>(),
+        "alloc_compose"
+    );
+    assert_eq!(home::<a::Guard<a::Null>>(), "alloc_compose");
+    assert_eq!(home::<a::Stats>(), "alloc_compose");
+    assert_eq!(home::<a::StatsSummary>(), "alloc_compose");
+    assert_eq!(
+        home::<dyn a::AllocatorFactory<Output = a::Null>>(),
+        "dyn alloc_compose"
+    );
     assert_eq!(home::<a::Locked<a::Heap>>(), "alloc_global");
     assert_eq!(home::<a::GlobalAllocator<a::Heap>>(), "alloc_global");
     assert_eq!(home::<a::SpinLock>(), "alloc_global");

@@ -9,8 +9,8 @@ use allocators::AllocatorError::{
     self, Busy, OutOfMemory, SizeOverflow, TooLarge, UnsupportedAlignment,
 };
 use allocators::{
-    Allocator, Block, Buffer, Counters, Event, Fallback, FnLogger, FreeList, GlobalAllocator, Heap,
-    Locked, Null, Proxy, Scoped, SyncFreeList,
+    Allocator, AllocatorList, Block, Bucketizer, Buffer, Counters, Event, Fallback, FnLogger,
+    FreeList, GlobalAllocator, Guard, Heap, Locked, Null, Proxy, Scoped, Segregator, SyncFreeList,
 };
 use core::alloc::{GlobalAlloc, Layout};
 use core::mem::MaybeUninit;
@@ -168,6 +168,61 @@ fn each_subject(mut f: impl FnMut(&Subject<'_>)) {
         foreign: Some("FreeList: deallocated a block this free list does not own"),
     });
 
+    // Up to 64 bytes to a free list, larger requests to a bump allocator.
+    let segregator = Segregator::<POOL_BLOCK, _, _>::new(pool(), Scoped::new(BUMP).unwrap());
+    f(&Subject {
+        name: "Segregator<64, FreeList, Scoped>",
+        alloc: &segregator,
+        idle: Some(&|| {
+            segregator.small().free_blocks() == POOL_COUNT && segregator.large().used() == 0
+        }),
+        too_large: TooLarge,
+        over_aligned: Some(UnsupportedAlignment),
+        foreign: Some("FreeList: deallocated a block this free list does not own"),
+    });
+
+    // Size classes of 16, 32, 64 and 128 bytes, each a free list.
+    let buckets =
+        Bucketizer::<_, 4>::powers_of_two(16, |size| FreeList::new(size, POOL_COUNT)).unwrap();
+    f(&Subject {
+        name: "Bucketizer<FreeList, 4>",
+        alloc: &buckets,
+        idle: Some(&|| {
+            buckets
+                .buckets()
+                .iter()
+                .all(|b| b.free_blocks() == POOL_COUNT)
+        }),
+        too_large: TooLarge,
+        over_aligned: Some(UnsupportedAlignment),
+        foreign: Some("FreeList: deallocated a block this free list does not own"),
+    });
+
+    // Grows by one free list whenever the current ones are full: never runs out before the
+    // heap does.
+    let list = AllocatorList::new(|| FreeList::new(POOL_BLOCK, POOL_COUNT));
+    f(&Subject {
+        name: "AllocatorList<FreeList>",
+        alloc: &list,
+        idle: Some(&|| list.instances() <= 1),
+        too_large: TooLarge,
+        over_aligned: Some(UnsupportedAlignment),
+        foreign: Some("AllocatorList::deallocate_raw: foreign block"),
+    });
+
+    // 64 bytes and the guard's fences (16 on each side) need 96.
+    let guard = Guard::new(FreeList::new(2 * POOL_BLOCK, POOL_COUNT).unwrap());
+    f(&Subject {
+        name: "Guard<FreeList>",
+        alloc: &guard,
+        idle: Some(&|| guard.live_blocks() == 0 && guard.inner().free_blocks() == POOL_COUNT),
+        too_large: TooLarge,
+        // The fence before the block grows to the alignment: the inner pool refuses
+        // the padded request as too large.
+        over_aligned: Some(TooLarge),
+        foreign: Some("Guard: deallocate_raw of a foreign block"),
+    });
+
     let global = GlobalAllocator::new(Locked::new(pool()));
     let global_ref = &global;
     f(&Subject {
@@ -271,15 +326,20 @@ fn zero_size_requests() {
 fn isize_max_and_overflowing_sizes() {
     each_subject(|s| {
         for size in [isize::MAX as usize, (isize::MAX as usize) / 2 + 1] {
+            let expected = if s.name.starts_with("Guard") && size == isize::MAX as usize {
+                SizeOverflow // the size with the guard's fences
+            } else {
+                s.too_large
+            };
             assert_eq!(
                 s.alloc.allocate_raw(layout(size, 1)),
-                Err(s.too_large),
+                Err(expected),
                 "{}",
                 s.name
             );
             assert_eq!(
                 s.alloc.allocate_zeroed_raw(layout(size, 1)),
-                Err(s.too_large),
+                Err(expected),
                 "{}",
                 s.name
             );
@@ -339,8 +399,9 @@ fn over_aligned_requests() {
 #[test]
 fn exhaustion() {
     each_subject(|s| {
-        if s.name == "Heap" {
-            return; // The machine's memory: see the isize::MAX row for its error.
+        if s.name == "Heap" || s.name.starts_with("AllocatorList") {
+            // The machine's memory: see the isize::MAX row for the heap's error.
+            return;
         }
         let l = layout(POOL_BLOCK, 8);
         let mut blocks = Vec::new();

@@ -1,0 +1,167 @@
+//! The small-object allocator of alloc-compose against `std::alloc::System` and mimalloc,
+//! side by side in one run, single thread (issue 7's speed targets: faster than `System`,
+//! within 1.5x of mimalloc).
+//!
+//! Workload (`mixed_8_256`): `OPS` pre-generated operations on a live set of at most
+//! `LIVE` blocks: an allocation of a random size from 8 to 256 bytes (alignment 8), or
+//! the free of a random live block (given back with its requested size). Every subject
+//! runs exactly the same sequence; remaining blocks are freed at the end of each
+//! iteration.
+//!
+//! Subjects:
+//! - `Segregator<256, Bucketizer<FreeList>, System>`: five `FreeList` classes (16 to 256
+//!   bytes, `LIVE` blocks each, so no class runs out) in front of `System`;
+//! - the same with growth: each class an `AllocatorList` of `FreeList`s of 256 blocks;
+//! - `System` and mimalloc, through the same `Allocator` interface (`System` through
+//!   alloc-core's impl, mimalloc through a `GlobalAlloc` adapter written here).
+
+// A std program: the core/alloc import lints are for the `no_std` libraries.
+#![allow(clippy::std_instead_of_core, clippy::std_instead_of_alloc)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::ptr::NonNull;
+
+use alloc_compose::{AllocatorExt, AllocatorList, Bucketizer, Segregator};
+use alloc_freelist::FreeList;
+use allocators::{Allocator, AllocatorError, Block};
+use allocators_benches::Xorshift;
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+
+/// Operations per iteration.
+const OPS: usize = 200_000;
+/// The most blocks live at once.
+const LIVE: usize = 1000;
+/// The operation code of an allocation (a free is the index of the live block).
+const ALLOC: u32 = u32::MAX;
+
+/// One pre-generated operation: `ALLOC` with a size, or the index of a live block to free.
+#[derive(Clone, Copy)]
+struct Op {
+    what: u32,
+    size: u32,
+}
+
+fn ops() -> Vec<Op> {
+    let mut rng = Xorshift::new(7);
+    let mut live = 0usize;
+    let mut ops = Vec::with_capacity(OPS);
+    while ops.len() < OPS {
+        let r = rng.next().unwrap_or(0);
+        // Allocate when nothing is live, never beyond `LIVE`, else half the time: the live
+        // set wanders between empty and full.
+        if live == 0 || (live < LIVE && r & 1 == 0) {
+            let size = 8 + (r >> 8) as usize % (256 - 8 + 1);
+            ops.push(Op {
+                what: ALLOC,
+                size: size as u32,
+            });
+            live += 1;
+        } else {
+            ops.push(Op {
+                what: ((r >> 1) as usize % live) as u32,
+                size: 0,
+            });
+            live -= 1;
+        }
+    }
+    ops
+}
+
+fn layout(size: usize) -> Layout {
+    Layout::from_size_align(size, 8).unwrap()
+}
+
+/// mimalloc (a `GlobalAlloc`) as an [`Allocator`].
+struct Mimalloc;
+
+// SAFETY: forwards to mimalloc's `GlobalAlloc` with the requested layout (blocks of exactly
+// that size, valid until freed, outside this zero-size handle); zero-size requests get
+// `Block::empty` and are never passed to mimalloc.
+unsafe impl Allocator for Mimalloc {
+    #[inline]
+    fn allocate_raw(&self, layout: Layout) -> Result<Block, AllocatorError> {
+        if layout.size() == 0 {
+            return Ok(Block::empty(layout));
+        }
+        // SAFETY: `layout` has a non-zero size.
+        let ptr = unsafe { mimalloc::MiMalloc.alloc(layout) };
+        NonNull::new(ptr)
+            .map(|ptr| Block::from_raw_parts(ptr, layout))
+            .ok_or(AllocatorError::OutOfMemory)
+    }
+
+    #[inline]
+    unsafe fn deallocate_raw(&self, block: Block) {
+        if !block.is_empty() {
+            // SAFETY: a block of mimalloc with its exact layout (caller).
+            unsafe { mimalloc::MiMalloc.dealloc(block.as_ptr(), block.layout()) }
+        }
+    }
+}
+
+/// Runs `ops` on `alloc`, then frees what is left.
+#[inline]
+fn run<A: Allocator>(alloc: &A, live: &mut Vec<Block>, ops: &[Op]) {
+    for op in ops {
+        if op.what == ALLOC {
+            let block = alloc.allocate_raw(layout(op.size as usize)).unwrap();
+            live.push(black_box(block));
+        } else {
+            let block = live.swap_remove(op.what as usize);
+            // SAFETY: a live block of `alloc`, freed once.
+            unsafe { alloc.deallocate_raw(black_box(block)) };
+        }
+    }
+    for block in live.drain(..) {
+        // SAFETY: a live block of `alloc`, freed once.
+        unsafe { alloc.deallocate_raw(block) };
+    }
+}
+
+/// Five power-of-two classes from 16 to 256 bytes, `LIVE` blocks each, then `System`.
+type SmallObjects = Segregator<256, Bucketizer<FreeList<System>, 5>, System>;
+
+fn small_objects() -> SmallObjects {
+    Bucketizer::powers_of_two(16, |size| FreeList::new_in(size, LIVE, System))
+        .unwrap()
+        .segregate::<256, _>(System)
+}
+
+fn growing_small_objects() -> impl Allocator {
+    Bucketizer::<_, 5>::powers_of_two(16, |size| {
+        Ok(AllocatorList::new_in(
+            move || FreeList::new_in(size, 256, System),
+            System,
+        ))
+    })
+    .unwrap()
+    .segregate::<256, _>(System)
+}
+
+fn mixed(c: &mut Criterion) {
+    let ops = ops();
+    let mut live = Vec::with_capacity(LIVE);
+    let mut group = c.benchmark_group("small_objects/mixed_8_256");
+    group.throughput(Throughput::Elements(OPS as u64));
+    group.sample_size(30);
+
+    let small = small_objects();
+    group.bench_function("Segregator<Bucketizer<FreeList>, System>", |b| {
+        b.iter(|| run(&small, &mut live, black_box(&ops)));
+    });
+    let growing = growing_small_objects();
+    group.bench_function("Segregator<Bucketizer<AllocatorList<FreeList>>, System>", |b| {
+        b.iter(|| run(&growing, &mut live, black_box(&ops)));
+    });
+    group.bench_function("System", |b| {
+        b.iter(|| run(&System, &mut live, black_box(&ops)));
+    });
+    group.bench_function("mimalloc", |b| {
+        b.iter(|| run(&Mimalloc, &mut live, black_box(&ops)));
+    });
+    group.finish();
+}
+
+criterion_group!(benches, mixed);
+criterion_main!(benches);

@@ -9,8 +9,19 @@
 //!   peak), `Trace` (collects or prints every [`Event`], feature `std`), [`FnLogger`].
 //! - [`Null`]: fails everything and owns nothing: the end of a chain, and the reference
 //!   implementation of the traits.
-//! - [`AllocatorExt`]: `.with_fallback(f)` and `.proxy(logger)` on every allocator, so a
-//!   chain reads left to right and its type can be written down:
+//! - [`Segregator<T, S, L>`](Segregator): requests of up to `T` bytes to `S`, larger ones
+//!   to `L`, routed back by size (neither side needs to be a `BlockOwner`).
+//! - [`Bucketizer<A, N>`](Bucketizer): `N` allocators for size classes (free lists of 16,
+//!   32, 64 … bytes), O(1) class lookup: the small-object allocator.
+//! - [`AllocatorList`]: chunked growth, one more instance from an [`AllocatorFactory`]
+//!   whenever the current ones are full, empty ones given back (one spare kept).
+//! - [`Guard`]: a debug layer: fences checked on free, fill patterns, double-free,
+//!   foreign-block and leak detection, each named in its panic.
+//! - [`Stats`]: a logger with counts, live and peak bytes and a histogram of request
+//!   sizes, printable as a summary.
+//! - [`AllocatorExt`]: `.with_fallback(f)`, `.proxy(logger)`, `.segregate::<T, _>(large)`
+//!   and `.guarded()` on every allocator, so a chain reads left to right and its type can
+//!   be written down:
 //!   `FreeList::new(64, 128)?.with_fallback(Heap).proxy(Counters::new())` is a
 //!   `Proxy<Fallback<FreeList, Heap>, Counters>`.
 //!
@@ -43,7 +54,7 @@
 //! |---|---|---|
 //! | `std` | yes | implies `alloc`; the `Trace` logger |
 //! | `alloc` | via `std` | `ProxyLogger` for `Box`, `Rc` and `Arc` of a logger |
-//! | `allocator-api2-02` | no | `allocator-api2` 0.2 impls for `Null`, `Fallback`, `Proxy` |
+//! | `allocator-api2-02` | no | `allocator-api2` 0.2 impls for every allocator of the crate |
 //! | `allocator-api2-04` | no | `allocator-api2` 0.4 impls |
 //!
 //! With no features the crate is `#![no_std]` and needs no allocator.

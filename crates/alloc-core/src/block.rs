@@ -13,7 +13,9 @@ use core::ptr::NonNull;
 /// Invariants (kept by every constructor):
 /// - `align()` is a power of two and `ptr()` is a multiple of it;
 /// - `size()` rounded up to `align()` does not exceed `isize::MAX`
-///   (`layout()` is always a valid [`Layout`]).
+///   (`layout()` is always a valid [`Layout`]);
+/// - on 64-bit targets, `size()` is below 2^58 bytes (256 PiB, more than any 64-bit CPU
+///   can address), so that a block is two words and travels in registers.
 ///
 /// # Examples
 ///
@@ -34,12 +36,82 @@ use core::ptr::NonNull;
 /// assert!(empty.is_empty());
 /// assert_eq!(empty.addr() % 64, 0);
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Block {
-    /// Start of the block; aligned to `layout.align()`.
+    /// Start of the block; aligned to `meta.align()`.
     ptr: NonNull<u8>,
     /// Size (usable bytes) and alignment of the block.
-    layout: Layout,
+    meta: Meta,
+}
+
+// Two words on 64-bit targets: a block is passed and returned in registers. At three words
+// LLVM copied blocks through the stack with mismatched store and load widths (a
+// store-forwarding stall that cost a `Fallback` 6x on an allocate+free pair).
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(core::mem::size_of::<Block>() == 2 * core::mem::size_of::<usize>());
+
+/// Size and alignment of a block. On 64-bit targets both share one word: the size in the
+/// low [`Meta::SIZE_BITS`] bits and log2 of the alignment in the top six (a size of
+/// 2^58 bytes, 256 PiB, is beyond any 64-bit CPU's address space). Elsewhere, a `Layout`.
+#[cfg(target_pointer_width = "64")]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct Meta(usize);
+
+#[cfg(target_pointer_width = "64")]
+impl Meta {
+    const SIZE_BITS: u32 = 58;
+    const SIZE_MASK: usize = (1 << Self::SIZE_BITS) - 1;
+
+    #[inline]
+    const fn new(layout: Layout) -> Self {
+        debug_assert!(
+            layout.size() <= Self::SIZE_MASK,
+            "a block cannot be larger than 2^58 bytes"
+        );
+        Self(layout.size() | ((layout.align().trailing_zeros() as usize) << Self::SIZE_BITS))
+    }
+
+    #[inline]
+    const fn size(self) -> usize {
+        self.0 & Self::SIZE_MASK
+    }
+
+    #[inline]
+    const fn align(self) -> usize {
+        1 << (self.0 >> Self::SIZE_BITS)
+    }
+}
+
+#[cfg(not(target_pointer_width = "64"))]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct Meta(Layout);
+
+#[cfg(not(target_pointer_width = "64"))]
+impl Meta {
+    #[inline]
+    const fn new(layout: Layout) -> Self {
+        Self(layout)
+    }
+
+    #[inline]
+    const fn size(self) -> usize {
+        self.0.size()
+    }
+
+    #[inline]
+    const fn align(self) -> usize {
+        self.0.align()
+    }
+}
+
+impl core::fmt::Debug for Block {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Block")
+            .field("ptr", &self.ptr)
+            .field("size", &self.size())
+            .field("align", &self.align())
+            .finish()
+    }
 }
 
 // SAFETY: a `Block` is an address and a layout; it grants no access to the memory it
@@ -56,7 +128,8 @@ impl Block {
     ///
     /// # Panics
     ///
-    /// In debug builds, if `ptr` is not aligned to `layout.align()`.
+    /// In debug builds, if `ptr` is not aligned to `layout.align()`. On 64-bit targets, if
+    /// `layout.size()` is 2^58 bytes or more (no real allocation can be that large).
     ///
     /// # Examples
     ///
@@ -75,7 +148,10 @@ impl Block {
             ptr.as_ptr().addr() & (layout.align() - 1) == 0,
             "block pointer is not aligned to its layout"
         );
-        Self { ptr, layout }
+        Self {
+            ptr,
+            meta: Meta::new(layout),
+        }
     }
 
     /// The block for a zero-size request with `layout`'s alignment: size 0, at an address
@@ -104,7 +180,10 @@ impl Block {
         let ptr = unsafe { NonNull::new_unchecked(ptr) };
         // SAFETY: size 0 with a valid alignment is always a valid layout.
         let layout = unsafe { Layout::from_size_align_unchecked(0, align) };
-        Self { ptr, layout }
+        Self {
+            ptr,
+            meta: Meta::new(layout),
+        }
     }
 
     /// The start of the block.
@@ -153,7 +232,7 @@ impl Block {
     #[inline]
     #[must_use]
     pub const fn as_slice_ptr(&self) -> NonNull<[u8]> {
-        NonNull::slice_from_raw_parts(self.ptr, self.layout.size())
+        NonNull::slice_from_raw_parts(self.ptr, self.meta.size())
     }
 
     /// The address of the block's first byte.
@@ -185,7 +264,7 @@ impl Block {
     #[inline]
     #[must_use]
     pub const fn size(&self) -> usize {
-        self.layout.size()
+        self.meta.size()
     }
 
     /// The alignment the block was requested with (its address is a multiple of it).
@@ -201,7 +280,7 @@ impl Block {
     #[inline]
     #[must_use]
     pub const fn align(&self) -> usize {
-        self.layout.align()
+        self.meta.align()
     }
 
     /// Size and alignment as a [`Layout`].
@@ -218,7 +297,9 @@ impl Block {
     #[inline]
     #[must_use]
     pub const fn layout(&self) -> Layout {
-        self.layout
+        // SAFETY: the size and alignment come from a valid `Layout` (every constructor
+        // takes one), so they form a valid `Layout` again.
+        unsafe { Layout::from_size_align_unchecked(self.size(), self.align()) }
     }
 
     /// Whether the block has no bytes (the answer to a zero-size request).
@@ -234,7 +315,7 @@ impl Block {
     #[inline]
     #[must_use]
     pub const fn is_empty(&self) -> bool {
-        self.layout.size() == 0
+        self.size() == 0
     }
 
     /// Whether `self` lies entirely inside the `len` bytes that start at `start`

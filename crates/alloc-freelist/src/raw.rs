@@ -288,9 +288,14 @@ impl RawFreeList {
     /// # Errors
     ///
     /// `TooLarge`, `UnsupportedAlignment` or `OutOfMemory`.
-    #[cold]
-    #[inline(never)]
+    ///
+    /// Inlined, with a cold marker call: as an out-of-line function it returned its
+    /// `Result<Block, _>` through memory, which made the caller's fast path store and
+    /// reload its own block too (a store-forwarding stall: 6.9 ns instead of 2.3 ns per
+    /// allocate+free pair).
+    #[inline]
     pub(crate) fn refuse(&self, layout: Layout) -> Result<Block, AllocatorError> {
+        cold_path();
         if layout.size() == 0 {
             Ok(Block::empty(layout))
         } else if layout.size() > self.block_size {
@@ -467,6 +472,11 @@ impl RawFreeList {
         Ok(())
     }
 }
+
+/// Marks the branch that calls it as unlikely (a stable stand-in for `core::hint::cold_path`).
+#[cold]
+#[inline(never)]
+fn cold_path() {}
 
 #[cfg(test)]
 mod tests;

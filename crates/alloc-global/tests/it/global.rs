@@ -76,7 +76,7 @@ fn conformance_through_global_alloc_calls() {
 #[test]
 fn conformance_of_the_allocator_impl_of_a_lazy_adapter() {
     Conformance::new()
-        .tests(200)
+        .tests(crate::locked::SECONDARY_TESTS)
         .check(|| GlobalAllocator::lazy(|| Ok(Locked::new(System))));
 }
 

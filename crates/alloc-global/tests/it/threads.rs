@@ -11,7 +11,7 @@ use std::alloc::System;
 use std::sync::mpsc;
 
 const THREADS: usize = if cfg!(miri) { 2 } else { 4 };
-const ROUNDS: usize = if cfg!(miri) { 30 } else { 20_000 };
+const ROUNDS: usize = if cfg!(miri) { 20 } else { 20_000 };
 
 /// xorshift64: a cheap deterministic generator per thread.
 struct Rng(u64);

@@ -1,0 +1,103 @@
+//! Property-test volume: the conformance kit's default run (10,000 generated sequences of up
+//! to 100 operations, checked against a model; 20 under Miri) for every allocator and
+//! composite whose own crate runs fewer, so that each one gets at least 10,000 sequences in
+//! a normal `cargo test`. (`Heap`, `Scoped`, `FreeList`, `SyncFreeList`, `Locked` and
+//! `GlobalAllocator` get theirs in their own crates' tests.)
+
+// Tests are std programs: the core/alloc import lints are for the `no_std` libraries.
+#![allow(clippy::std_instead_of_core, clippy::std_instead_of_alloc)]
+
+use allocators::testing::{Conformance, Report, run_ops_owner};
+use allocators::{
+    AllocatorList, Bucketizer, Buffer, Counters, Fallback, FreeList, Guard, Heap, Null, Proxy,
+    Scoped, Segregator,
+};
+use core::mem::MaybeUninit;
+
+/// The default volume; also insists that the run did real work.
+fn kit() -> Conformance {
+    Conformance::new()
+}
+
+fn busy(name: &str, r: &Report) {
+    assert!(
+        r.allocations > 0 && r.deallocations > 0,
+        "{name}: nothing happened: {r:?}"
+    );
+}
+
+#[test]
+fn scope() {
+    let r = kit().check_with(|ops| {
+        let scoped = Scoped::new(128 * 1024).unwrap();
+        scoped.scope(|s| run_ops_owner(s, ops)).unwrap()
+    });
+    busy("Scope", &r);
+}
+
+#[test]
+fn buffer() {
+    let r = kit().check_with(|ops| {
+        let mut memory = [MaybeUninit::<u8>::uninit(); 8192];
+        run_ops_owner(&Buffer::new(&mut memory), ops)
+    });
+    busy("Buffer", &r);
+}
+
+#[test]
+fn null() {
+    // Only zero-size requests succeed.
+    let r = kit().check_owner(|| Null);
+    assert!(r.failures > 0, "{r:?}");
+}
+
+#[test]
+fn fallback() {
+    let r = kit().check(|| Fallback::new(FreeList::new(64, 16).unwrap(), Heap));
+    busy("Fallback<FreeList, Heap>", &r);
+    let r = kit()
+        .check_owner(|| Fallback::new(Scoped::new(8192).unwrap(), FreeList::new(256, 32).unwrap()));
+    busy("Fallback<Scoped, FreeList>", &r);
+}
+
+#[test]
+fn proxy() {
+    let r = kit().check_with(|ops| {
+        let proxy = Proxy::new(FreeList::new(128, 32).unwrap(), Counters::new());
+        let report = run_ops_owner(&proxy, ops)?;
+        assert_eq!(proxy.logger().counts().bytes_live, 0);
+        Ok(report)
+    });
+    busy("Proxy<FreeList, Counters>", &r);
+}
+
+#[test]
+fn segregator() {
+    let r = kit().check_owner(|| {
+        Segregator::<64, _, _>::new(
+            FreeList::new(64, 32).unwrap(),
+            Scoped::new(64 * 1024).unwrap(),
+        )
+    });
+    busy("Segregator<64, FreeList, Scoped>", &r);
+}
+
+#[test]
+fn bucketizer() {
+    let r = kit().check_owner(|| {
+        Bucketizer::<_, 8>::powers_of_two(16, |size| FreeList::new(size, 16)).unwrap()
+    });
+    busy("Bucketizer<FreeList, 8>", &r);
+}
+
+#[test]
+fn allocator_list() {
+    let r = kit().check_owner(|| AllocatorList::new(|| Scoped::new(4096)));
+    busy("AllocatorList<Scoped>", &r);
+}
+
+#[test]
+fn guard() {
+    let r = kit().check(|| Guard::new(Heap));
+    busy("Guard<Heap>", &r);
+}

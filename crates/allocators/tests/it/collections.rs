@@ -131,8 +131,8 @@ fn with_a_fallback_behind_it_the_vec_spills_to_the_heap() {
 
     // By value, and on 0.4.
     let mut w = api2_04::vec::Vec::new_in(FreeList::new(64, 2).unwrap().with_fallback(Heap));
-    w.extend(0u32..10_000);
-    assert_eq!(w.iter().map(|&x| u64::from(x)).sum::<u64>(), 49_995_000);
+    w.extend(0u32..1000);
+    assert_eq!(w.iter().map(|&x| u64::from(x)).sum::<u64>(), 499_500);
 }
 
 #[test]
@@ -142,10 +142,11 @@ fn hashbrown_on_a_scoped_arena_spills_to_the_heap_when_full() {
         .with_fallback(Heap)
         .proxy(Counters::new());
     let mut map = hashbrown::HashMap::new_in(&alloc);
-    for i in 0..1000u32 {
+    let n = if cfg!(miri) { 400 } else { 1000u32 }; // 400 entries still outgrow the arena
+    for i in 0..n {
         map.insert(i, i * 2);
     }
-    assert_eq!(map[&999], 1998);
+    assert_eq!(map[&(n - 1)], 2 * (n - 1));
     let counts = alloc.logger().counts();
     assert!(
         counts.bytes_live > 2048,

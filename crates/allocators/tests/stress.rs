@@ -49,8 +49,16 @@ const ROUNDS: usize = if cfg!(miri) {
 /// `THREADS * (IN_FLIGHT + 9)` blocks, well below the pools' capacity, so requests rarely
 /// fail and the allocators are busy serving, not refusing.
 const IN_FLIGHT: usize = 256;
-/// Each allocator's time budget.
-const DEADLINE: Duration = Duration::from_secs(if cfg!(debug_assertions) { 10 } else { 20 });
+/// Each allocator's time budget: `ALLOCATORS_STRESS_SECONDS` if set (`cargo xtask
+/// valgrind` shortens it), else 10 s in debug builds and 20 s in release builds.
+fn deadline() -> Duration {
+    let default = if cfg!(debug_assertions) { 10 } else { 20 };
+    let seconds = std::env::var("ALLOCATORS_STRESS_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default);
+    Duration::from_secs(seconds)
+}
 
 /// A block in flight, with the id its pattern was made from.
 struct Sent {
@@ -116,7 +124,7 @@ struct Totals {
 /// The ring of threads over `alloc`, requesting sizes from `sizes`.
 fn ring(alloc: &(dyn Allocator + Sync), sizes: &[usize], align: usize) -> Totals {
     let totals = Totals::default();
-    let deadline = Instant::now() + DEADLINE;
+    let deadline = Instant::now() + deadline();
     let (senders, receivers): (Vec<_>, Vec<_>) = (0..THREADS)
         .map(|_| mpsc::sync_channel::<Sent>(IN_FLIGHT))
         .unzip();

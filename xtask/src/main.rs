@@ -18,6 +18,7 @@ tasks:
   fuzz --list                   the fuzz targets
   valgrind                      the integration tests under valgrind memcheck
   stress                        the thread stress test, in release mode
+  bench [--quick] [NAME...]     the benchmark suite, then the ratio table (target/bench-summary.md)
   help                          this text
 ";
 
@@ -34,6 +35,7 @@ fn main() -> ExitCode {
         Some("fuzz") => fuzz(&args[1..]),
         Some("valgrind") => valgrind(),
         Some("stress") => stress(),
+        Some("bench") => bench(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             print!("{HELP}");
             Ok(())
@@ -152,8 +154,9 @@ fn fuzz(args: &[String]) -> Result<(), String> {
 
 /// Builds the integration-test binaries and runs each under valgrind's memcheck; any
 /// error (invalid read or write, use of uninitialised memory, a definite leak) fails.
-/// The conformance kit runs few sequences there (`ALLOC_CORE_CONFORMANCE_TESTS`): valgrind
-/// is for memory errors, the volume runs natively.
+/// The conformance kit runs few sequences there (`ALLOC_CORE_CONFORMANCE_TESTS`) and the
+/// stress test a short while (`ALLOCATORS_STRESS_SECONDS`): valgrind is for memory
+/// errors, the volume runs natively.
 fn valgrind() -> Result<(), String> {
     let has_valgrind = Command::new("valgrind")
         .arg("--version")
@@ -194,11 +197,13 @@ fn valgrind() -> Result<(), String> {
                 "--error-exitcode=1",
                 "--leak-check=full",
                 "--errors-for-leak-kinds=definite",
+                "--show-leak-kinds=definite",
                 "--quiet",
             ])
             .arg(binary)
             .args(["--test-threads", "1"])
-            .env("ALLOC_CORE_CONFORMANCE_TESTS", "20"))?;
+            .env("ALLOC_CORE_CONFORMANCE_TESTS", "20")
+            .env("ALLOCATORS_STRESS_SECONDS", "2"))?;
     }
     println!(
         "xtask valgrind: {} binaries clean in {:.0?}",
@@ -230,6 +235,320 @@ fn stress() -> Result<(), String> {
     cargo(
         &["test", "--release", "-p", "allocators", "--test", "stress"],
         &[],
+    )
+}
+
+/// Runs the benchmark suite (criterion, `allocators-benches`), then reads criterion's
+/// results of this run and writes the ratio table (markdown) to stdout and to
+/// `target/bench-summary.md`, next to criterion's report in `target/criterion/report/`.
+/// `--quick` shortens warm-up and measurement; bench names (`pool threads`) run only those.
+fn bench(args: &[String]) -> Result<(), String> {
+    let quick = args.iter().any(|a| a == "--quick");
+    let mut cargo_args = vec!["bench", "-p", "allocators-benches"];
+    let names: Vec<&str> = args
+        .iter()
+        .map(String::as_str)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    if let Some(other) = args.iter().find(|a| a.starts_with('-') && *a != "--quick") {
+        return Err(format!("bench: unexpected argument `{other}`\n\n{HELP}"));
+    }
+    for name in &names {
+        cargo_args.extend(["--bench", name]);
+    }
+    if names.is_empty() {
+        cargo_args.push("--benches");
+    }
+    cargo_args.push("--");
+    if quick {
+        cargo_args.extend([
+            "--warm-up-time",
+            "0.2",
+            "--measurement-time",
+            "0.5",
+            "--sample-size",
+            "10",
+        ]);
+    }
+    // Results older than this run are not reported (a target dir keeps old benchmarks).
+    let started = std::time::SystemTime::now() - std::time::Duration::from_secs(1);
+    cargo(&cargo_args, &[])?;
+
+    let target = env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| workspace_root().join("target"), std::path::PathBuf::from);
+    let mut results = Vec::new();
+    collect_results(&target.join("criterion"), started, &mut results);
+    if results.is_empty() {
+        return Err(format!(
+            "no criterion results of this run under {}",
+            target.join("criterion").display()
+        ));
+    }
+    let mut summary = bench_summary(&mut results, quick);
+    let memory = target.join("bench-memory.md");
+    let fresh = |p: &std::path::Path| {
+        std::fs::metadata(p)
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t >= started)
+    };
+    if fresh(&memory) {
+        if let Ok(text) = std::fs::read_to_string(&memory) {
+            summary.push('\n');
+            summary.push_str(&text);
+        }
+    }
+    let out = target.join("bench-summary.md");
+    std::fs::write(&out, &summary).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    println!("\n{summary}");
+    println!("xtask bench: table written to {}", out.display());
+    println!(
+        "xtask bench: criterion's report: {}",
+        target.join("criterion/report/index.html").display()
+    );
+    Ok(())
+}
+
+/// One criterion benchmark: group, subject (the allocator), parameter, and the median
+/// time per element in nanoseconds.
+#[derive(Debug)]
+struct BenchResult {
+    group: String,
+    subject: String,
+    param: String,
+    ns_per_element: f64,
+}
+
+/// Finds every `new/benchmark.json` under `dir` written since `since`, with its
+/// `estimates.json`.
+fn collect_results(
+    dir: &std::path::Path,
+    since: std::time::SystemTime,
+    out: &mut Vec<BenchResult>,
+) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if !path.is_dir() {
+            continue;
+        }
+        let bench = path.join("benchmark.json");
+        let fresh = std::fs::metadata(&bench)
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t >= since);
+        if path.file_name().is_some_and(|n| n == "new") && fresh {
+            if let Some(result) = read_result(&path) {
+                out.push(result);
+            }
+        } else {
+            collect_results(&path, since, out);
+        }
+    }
+}
+
+fn read_result(dir: &std::path::Path) -> Option<BenchResult> {
+    let bench = std::fs::read_to_string(dir.join("benchmark.json")).ok()?;
+    let estimates = std::fs::read_to_string(dir.join("estimates.json")).ok()?;
+    let group = json_string(&bench, "group_id")?;
+    let function = json_string(&bench, "function_id").unwrap_or_default();
+    let (subject, param) = match json_string(&bench, "value_str") {
+        Some(value) => (function, value),
+        None => split_subject(&function),
+    };
+    let elements = bench
+        .find(r#""Elements":"#)
+        .and_then(|i| json_number(&bench[i + r#""Elements":"#.len()..]))
+        .unwrap_or(1.0)
+        .max(1.0);
+    let median = &estimates[estimates.find(r#""median":"#)?..];
+    let key = r#""point_estimate":"#;
+    let ns = json_number(&median[median.find(key)? + key.len()..])?;
+    Some(BenchResult {
+        group,
+        subject,
+        param,
+        ns_per_element: ns / elements,
+    })
+}
+
+/// The string value of `"key":"..."` in a flat JSON object (criterion's ids contain no
+/// escaped quotes); `None` for a missing key or `null`.
+fn json_string(json: &str, key: &str) -> Option<String> {
+    let pattern = format!(r#""{key}":""#);
+    let start = json.find(&pattern)? + pattern.len();
+    let end = start + json[start..].find('"')?;
+    Some(json[start..end].replace("\\\\", "\\"))
+}
+
+/// The number at the start of `text`.
+fn json_number(text: &str) -> Option<f64> {
+    let end = text
+        .find(|c: char| !(c.is_ascii_digit() || "+-.eE".contains(c)))
+        .unwrap_or(text.len());
+    text[..end].parse().ok()
+}
+
+/// `"System/16"` is subject `System` with parameter `16`: the last `/` outside `<...>`.
+fn split_subject(function: &str) -> (String, String) {
+    let mut depth = 0i32;
+    let mut split = None;
+    for (i, c) in function.char_indices() {
+        match c {
+            '<' => depth += 1,
+            '>' => depth -= 1,
+            '/' if depth == 0 => split = Some(i),
+            _ => {}
+        }
+    }
+    match split {
+        Some(i) => (function[..i].to_string(), function[i + 1..].to_string()),
+        None => (function.to_string(), String::new()),
+    }
+}
+
+/// The peers: allocators a user would otherwise pick. `System` (and std's `Box`, which
+/// uses it) is also the baseline of the first ratio.
+fn is_system(subject: &str) -> bool {
+    subject.starts_with("System") || subject.starts_with("std ")
+}
+
+fn is_peer(subject: &str) -> bool {
+    let s = subject.to_ascii_lowercase();
+    is_system(subject)
+        || ["mimalloc", "bumpalo", "bump-scope"]
+            .iter()
+            .any(|p| s.starts_with(p))
+}
+
+/// The markdown report: the machine, a summary per group and subject (geometric means
+/// over the points of a curve), then every measurement.
+fn bench_summary(results: &mut [BenchResult], quick: bool) -> String {
+    use std::fmt::Write as _;
+    results.sort_by(|a, b| {
+        (&a.group, param_key(&a.param), &a.subject).cmp(&(
+            &b.group,
+            param_key(&b.param),
+            &b.subject,
+        ))
+    });
+    // Ratios of each non-peer measurement: (group, subject, param, ns, x System, best peer).
+    let mut rows = Vec::new();
+    for r in results.iter() {
+        let same_point = || {
+            results
+                .iter()
+                .filter(|o| o.group == r.group && o.param == r.param)
+        };
+        let system = same_point().find(|o| is_system(&o.subject));
+        let best_peer = same_point()
+            .filter(|o| is_peer(&o.subject))
+            .min_by(|a, b| a.ns_per_element.total_cmp(&b.ns_per_element));
+        rows.push((
+            r,
+            system.map(|s| r.ns_per_element / s.ns_per_element),
+            best_peer.map(|p| (r.ns_per_element / p.ns_per_element, p.subject.as_str())),
+        ));
+    }
+    let mut out = String::from("## Benchmark summary\n\n");
+    let _ = writeln!(out, "{}\n", machine_description(quick));
+    out.push_str(
+        "Ratios are time per operation against the system allocator and against the fastest \
+         peer (System, mimalloc, bumpalo, bump-scope) at the same point of the same group, \
+         in the same run: below 1.00 is faster. Curves are summarised by the geometric mean \
+         over their points (range in brackets); every point is listed further down.\n\n",
+    );
+    out.push_str("| group | allocator | points | × System | × best peer |\n| --- | --- | ---: | ---: | ---: |\n");
+    let mut seen: Vec<(&str, &str)> = Vec::new();
+    for (r, _, _) in &rows {
+        let key = (r.group.as_str(), r.subject.as_str());
+        if is_peer(&r.subject) || seen.contains(&key) {
+            continue;
+        }
+        seen.push(key);
+        let points: Vec<_> = rows
+            .iter()
+            .filter(|(o, _, _)| o.group == r.group && o.subject == r.subject)
+            .collect();
+        let vs_system: Vec<f64> = points.iter().filter_map(|p| p.1).collect();
+        let vs_best: Vec<f64> = points.iter().filter_map(|p| p.2.map(|b| b.0)).collect();
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            r.group,
+            r.subject.replace('|', "\\|"),
+            points.len(),
+            summarise(&vs_system),
+            summarise(&vs_best),
+        );
+    }
+    out.push_str(
+        "\n### Every point\n\n| group | point | allocator | ns/op | × System | × best peer (which) |\n\
+         | --- | --- | --- | ---: | ---: | --- |\n",
+    );
+    for (r, vs_system, vs_best) in &rows {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {:.2} | {} | {} |",
+            r.group,
+            r.param,
+            r.subject.replace('|', "\\|"),
+            r.ns_per_element,
+            vs_system.map_or_else(|| "–".into(), |x| format!("{x:.2}")),
+            vs_best.map_or_else(|| "–".into(), |(x, p)| format!("{x:.2} ({p})")),
+        );
+    }
+    out
+}
+
+/// Numeric parameters sort as numbers (`8` before `32`), others as text.
+fn param_key(param: &str) -> (u64, &str) {
+    let digits: String = param.chars().take_while(char::is_ascii_digit).collect();
+    (digits.parse().unwrap_or(u64::MAX), param)
+}
+
+/// `x` for one ratio; the geometric mean and `[min–max]` for several; `–` for none.
+fn summarise(ratios: &[f64]) -> String {
+    match ratios {
+        [] => "–".into(),
+        [x] => format!("{x:.2}"),
+        _ => {
+            let mean = (ratios.iter().map(|x| x.ln()).sum::<f64>() / ratios.len() as f64).exp();
+            let min = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+            let max = ratios.iter().copied().fold(0.0, f64::max);
+            format!("{mean:.2} [{min:.2}–{max:.2}]")
+        }
+    }
+}
+
+/// Cores, CPU model, rustc version and load average of this machine.
+fn machine_description(quick: bool) -> String {
+    let cores = std::thread::available_parallelism().map_or(0, std::num::NonZeroUsize::get);
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cpu = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split(':').nth(1))
+        .map_or("unknown CPU", str::trim)
+        .to_string();
+    let rustc = Command::new(env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
+        .arg("-V")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "unknown".into());
+    format!(
+        "Machine: {cores} cores ({cpu}), {rustc}, load average {load} at the end of the run; \
+         {} mode.",
+        if quick {
+            "quick (`--quick`: 0.2 s warm-up, 0.5 s measurement, 10 samples)"
+        } else {
+            "full"
+        }
     )
 }
 

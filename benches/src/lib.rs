@@ -53,3 +53,102 @@ pub fn shuffle<T>(items: &mut [T], seed: u64) {
         items.swap(i, j);
     }
 }
+
+/// mimalloc (a `GlobalAlloc`) as an [`Allocator`](allocators::Allocator), so that it runs
+/// through the same generic workloads as our allocators.
+///
+/// ```
+/// use allocators::Allocator;
+/// use std::alloc::Layout;
+///
+/// let block = allocators_benches::Mimalloc.allocate_raw(Layout::new::<u64>()).unwrap();
+/// // SAFETY: allocated just above.
+/// unsafe { allocators_benches::Mimalloc.deallocate_raw(block) };
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Mimalloc;
+
+// SAFETY: forwards to mimalloc's `GlobalAlloc` with the requested layout (blocks of at least
+// that size, valid until freed, outside this zero-size handle); zero-size requests get
+// `Block::empty` and are never passed to mimalloc.
+unsafe impl allocators::Allocator for Mimalloc {
+    #[inline]
+    fn allocate_raw(
+        &self,
+        layout: std::alloc::Layout,
+    ) -> Result<allocators::Block, allocators::AllocatorError> {
+        use std::alloc::GlobalAlloc;
+        if layout.size() == 0 {
+            return Ok(allocators::Block::empty(layout));
+        }
+        // SAFETY: `layout` has a non-zero size.
+        let ptr = unsafe { mimalloc::MiMalloc.alloc(layout) };
+        std::ptr::NonNull::new(ptr)
+            .map(|ptr| allocators::Block::from_raw_parts(ptr, layout))
+            .ok_or(allocators::AllocatorError::OutOfMemory)
+    }
+
+    #[inline]
+    unsafe fn deallocate_raw(&self, block: allocators::Block) {
+        use std::alloc::GlobalAlloc;
+        if !block.is_empty() {
+            // SAFETY: a block of mimalloc (the caller's contract); mimalloc frees by pointer,
+            // any layout the block fits is accepted.
+            unsafe { mimalloc::MiMalloc.dealloc(block.as_ptr(), block.layout()) }
+        }
+    }
+
+    /// With `mi_realloc` (in place where it can), as a `GlobalAlloc` user gets it.
+    #[inline]
+    unsafe fn reallocate_raw(
+        &self,
+        block: allocators::Block,
+        new_layout: std::alloc::Layout,
+    ) -> Result<allocators::Block, allocators::AllocatorError> {
+        use std::alloc::GlobalAlloc;
+        if block.is_empty() || new_layout.size() == 0 || new_layout.align() > block.align() {
+            // SAFETY: forwarded (the caller's contract: `block` is ours).
+            return unsafe { allocators::move_block(self, self, block, new_layout) };
+        }
+        // SAFETY: a non-empty block of mimalloc (the caller's contract) with its layout; the
+        // new size is non-zero; the block's alignment is at least the new one.
+        let ptr = unsafe {
+            mimalloc::MiMalloc.realloc(block.as_ptr(), block.layout(), new_layout.size())
+        };
+        std::ptr::NonNull::new(ptr)
+            .map(|ptr| allocators::Block::from_raw_parts(ptr, new_layout))
+            .ok_or(allocators::AllocatorError::OutOfMemory)
+    }
+}
+
+/// The allocation sizes of the size curves: 8 B to 64 KiB, every factor of four, and
+/// 64 KiB itself.
+///
+/// ```
+/// assert_eq!(allocators_benches::SIZE_CURVE.first(), Some(&8));
+/// assert_eq!(allocators_benches::SIZE_CURVE.last(), Some(&65536));
+/// ```
+pub const SIZE_CURVE: [usize; 8] = [8, 32, 128, 512, 2048, 8192, 32768, 65536];
+
+/// The thread counts of the thread curves: 1 and 2, then doubling up to the machine's
+/// available parallelism, and that number itself.
+///
+/// ```
+/// let counts = allocators_benches::thread_curve();
+/// assert_eq!(&counts[..2], &[1, 2]);
+/// assert!(counts.windows(2).all(|w| w[0] < w[1]));
+/// ```
+#[must_use]
+pub fn thread_curve() -> Vec<usize> {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let mut counts = vec![1, 2];
+    let mut n = 4;
+    while n <= cores {
+        counts.push(n);
+        n *= 2;
+    }
+    if cores > 2 && !counts.contains(&cores) {
+        counts.push(cores);
+    }
+    counts
+}

@@ -3,27 +3,33 @@
 //! - `Proxy<A, NoLog>` against `A` (target: at most 1.03x), for `A` = `Heap` and a pool;
 //! - `Fallback<Pool, Heap>` while the pool serves, against the pool alone (target: at most
 //!   1.10x);
-//! - for information, `Proxy<A, Counters>` (what counting costs).
+//! - for information, `Proxy<A, Counters>` (what counting costs);
+//! - the real leaves and chains beside them: `FreeList`, `Proxy<FreeList, NoLog>`,
+//!   `Fallback<FreeList, Heap>`, `Locked<FreeList>`, the small-object allocator
+//!   `Segregator<256, Bucketizer<FreeList>, System>`, with `System` and mimalloc;
+//! - `fallback_half_overflow`: a batch twice the size of the main allocator, so half of the
+//!   requests go to the fallback (the cost of the refusal and the ownership test on free).
 //!
 //! Every subject runs the same two workloads: an allocate+free pair of 16 bytes, and a
 //! batch of `BATCH` 16-byte allocations freed in a pre-shuffled order.
 //!
-//! The pool is a minimal free-list pool written here (leaf crates may not depend on each
-//! other, and this bench was written before the FreeList and Scoped crates landed). To add
-//! them, write one more line per subject in `subjects` (see the comment there): the
-//! workloads are generic over any `Allocator`.
+//! The pool is a minimal free-list pool written here (this bench was written before the
+//! FreeList crate landed); it stays as the floor the composites are measured against. The
+//! workloads are generic over any `Allocator`: a subject is one line in `subjects`.
 
 // A std program: the core/alloc import lints are for the `no_std` libraries.
 #![allow(clippy::std_instead_of_core, clippy::std_instead_of_alloc)]
 
-use std::alloc::Layout;
+use std::alloc::{Layout, System};
 use std::cell::Cell;
 use std::hint::black_box;
 use std::ptr::NonNull;
 
-use alloc_compose::{AllocatorExt, Counters, NoLog};
+use alloc_compose::{AllocatorExt, Bucketizer, Counters, NoLog};
+use alloc_freelist::FreeList;
+use alloc_global::Locked;
 use allocators::{Allocator, AllocatorError, Block, BlockOwner, Heap};
-use allocators_benches::shuffle;
+use allocators_benches::{Mimalloc, shuffle};
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 
@@ -168,13 +174,23 @@ macro_rules! subjects {
         $workload(group, "Proxy<Pool,NoLog>", &Pool::new(BATCH).proxy(NoLog) $(, $extra)*);
         $workload(group, "Fallback<Pool,Heap>", &Pool::new(BATCH).with_fallback(Heap) $(, $extra)*);
         $workload(group, "Proxy<Pool,Counters>", &Pool::new(BATCH).proxy(Counters::new()) $(, $extra)*);
-        // Later, with the other leaves as dependencies of this package, for example:
-        // $workload(group, "FreeList", &FreeList::new(16, BATCH).unwrap() $(, $extra)*);
-        // $workload(group, "Proxy<FreeList,NoLog>", &FreeList::new(16, BATCH).unwrap().proxy(NoLog) $(, $extra)*);
-        // $workload(group, "Fallback<FreeList,Heap>", &FreeList::new(16, BATCH).unwrap().with_fallback(Heap) $(, $extra)*);
-        // and for Scoped inside a scope (a bump allocator frees only in bulk: use a batch
-        // of allocations ended by the scope instead of `pair`).
+        // The real leaves and chains (issue 8), with the peers in the same run.
+        $workload(group, "FreeList", &FreeList::new(16, BATCH).unwrap() $(, $extra)*);
+        $workload(group, "Proxy<FreeList,NoLog>", &FreeList::new(16, BATCH).unwrap().proxy(NoLog) $(, $extra)*);
+        $workload(group, "Fallback<FreeList,Heap>", &FreeList::new(16, BATCH).unwrap().with_fallback(Heap) $(, $extra)*);
+        $workload(group, "Locked<FreeList>", &Locked::new(FreeList::new(16, BATCH).unwrap()) $(, $extra)*);
+        $workload(group, "Segregator<Bucketizer>", &small_objects() $(, $extra)*);
+        $workload(group, "System", &System $(, $extra)*);
+        $workload(group, "mimalloc", &Mimalloc $(, $extra)*);
     }};
+}
+
+/// The small-object allocator: five power-of-two classes of 16 to 256 bytes, `BATCH`
+/// blocks each, then `System`.
+fn small_objects() -> impl Allocator {
+    Bucketizer::<_, 5>::powers_of_two(16, |size| FreeList::new_in(size, BATCH, System))
+        .unwrap()
+        .segregate::<256, _>(System)
 }
 
 fn pairs(c: &mut Criterion) {
@@ -193,5 +209,30 @@ fn batches(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, pairs, batches);
+/// A batch twice the size of the pool: the second half goes to the fallback.
+fn overflow(c: &mut Criterion) {
+    let mut order: Vec<usize> = (0..BATCH).collect();
+    shuffle(&mut order, 43);
+    let mut group = c.benchmark_group("compose/fallback_half_overflow_1000x16");
+    group.throughput(Throughput::Elements(BATCH as u64));
+    let g = &mut group;
+    batch(
+        g,
+        "Fallback<FreeList,Heap>",
+        &FreeList::new(16, BATCH / 2).unwrap().with_fallback(Heap),
+        &order,
+    );
+    batch(
+        g,
+        "Fallback<Pool,Heap>",
+        &Pool::new(BATCH / 2).with_fallback(Heap),
+        &order,
+    );
+    batch(g, "Heap", &Heap, &order);
+    batch(g, "System", &System, &order);
+    batch(g, "mimalloc", &Mimalloc, &order);
+    group.finish();
+}
+
+criterion_group!(benches, pairs, batches, overflow);
 criterion_main!(benches);

@@ -455,8 +455,48 @@ fn bench_summary(results: &mut [BenchResult], quick: bool) -> String {
     out.push_str(
         "Ratios are time per operation against the system allocator and against the fastest \
          peer (System, mimalloc, bumpalo, bump-scope) at the same point of the same group, \
-         in the same run: below 1.00 is faster. Curves are summarised by the geometric mean \
-         over their points (range in brackets); every point is listed further down.\n\n",
+         in the same run: below 1.00 is faster.\n\n",
+    );
+    // At a glance: each allocator per suite, geometric means over every point of the
+    // suite's groups.
+    let suites = ["bump", "pool", "composition", "collections", "threads"];
+    out.push_str(
+        "### At a glance\n\nEach cell: × System / × best peer, the geometric mean over every \
+         point of the suite where the allocator runs (– where it does not).\n\n| allocator |",
+    );
+    for suite in suites {
+        let _ = write!(out, " {suite} |");
+    }
+    out.push_str("\n| --- |");
+    out.push_str(&" ---: |".repeat(suites.len()));
+    out.push('\n');
+    let mut subjects: Vec<&str> = rows
+        .iter()
+        .map(|(r, _, _)| r.subject.as_str())
+        .filter(|s| !is_peer(s))
+        .collect();
+    subjects.sort_unstable();
+    subjects.dedup();
+    for subject in subjects {
+        let _ = write!(out, "| {} |", subject.replace('|', "\\|"));
+        for suite in suites {
+            let points: Vec<_> = rows
+                .iter()
+                .filter(|(o, _, _)| o.subject == subject && suite_of(&o.group) == suite)
+                .collect();
+            let vs_system: Vec<f64> = points.iter().filter_map(|p| p.1).collect();
+            let vs_best: Vec<f64> = points.iter().filter_map(|p| p.2.map(|b| b.0)).collect();
+            if points.is_empty() {
+                out.push_str(" – |");
+            } else {
+                let _ = write!(out, " {} / {} |", geomean(&vs_system), geomean(&vs_best));
+            }
+        }
+        out.push('\n');
+    }
+    out.push_str(
+        "\n### Per group\n\nCurves are summarised by the geometric mean over their points \
+         (range in brackets); every point is listed further down.\n\n",
     );
     out.push_str("| group | allocator | points | × System | × best peer |\n| --- | --- | ---: | ---: | ---: |\n");
     let mut seen: Vec<(&str, &str)> = Vec::new();
@@ -499,6 +539,27 @@ fn bench_summary(results: &mut [BenchResult], quick: bool) -> String {
         );
     }
     out
+}
+
+/// The suite (concern) of a criterion group, from its prefix: the per-issue benches
+/// belong to the suite of their concern.
+fn suite_of(group: &str) -> &str {
+    match group.split('/').next().unwrap_or(group) {
+        "bump" | "scoped" => "bump",
+        "pool" | "freelist" | "small_objects" | "heap" => "pool",
+        "compose" => "composition",
+        "global" | "threads" => "threads",
+        other => other,
+    }
+}
+
+/// The geometric mean of `ratios` to two decimals; `–` for none.
+fn geomean(ratios: &[f64]) -> String {
+    if ratios.is_empty() {
+        return "–".into();
+    }
+    let mean = (ratios.iter().map(|x| x.ln()).sum::<f64>() / ratios.len() as f64).exp();
+    format!("{mean:.2}")
 }
 
 /// Numeric parameters sort as numbers (`8` before `32`), others as text.

@@ -680,3 +680,47 @@ fn run(cmd: &mut Command) -> Result<(), String> {
         Err(format!("{shown} failed with {status}"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn criterion_files_are_read_by_hand() {
+        let bench = r#"{"group_id":"pool/size_curve","function_id":"FreeList","value_str":"512","throughput":{"Elements":64},"full_id":"pool/size_curve/FreeList/512"}"#;
+        assert_eq!(
+            json_string(bench, "group_id").as_deref(),
+            Some("pool/size_curve")
+        );
+        assert_eq!(json_string(bench, "value_str").as_deref(), Some("512"));
+        assert_eq!(json_string(r#"{"value_str":null}"#, "value_str"), None);
+        assert_eq!(json_number("1.5e3,\"x\""), Some(1500.0));
+        assert_eq!(json_number("64}"), Some(64.0));
+    }
+
+    #[test]
+    fn subjects_split_at_the_last_slash_outside_angle_brackets() {
+        let split = split_subject;
+        assert_eq!(split("System/16"), ("System".into(), "16".into()));
+        assert_eq!(
+            split("SyncFreeList/2 threads"),
+            ("SyncFreeList".into(), "2 threads".into())
+        );
+        assert_eq!(split("Locked<A/B>"), ("Locked<A/B>".into(), String::new()));
+        assert_eq!(split("Heap"), ("Heap".into(), String::new()));
+    }
+
+    #[test]
+    fn peers_suites_and_means() {
+        assert!(is_system("System malloc+free") && is_system("std Box"));
+        assert!(is_peer("MiMalloc") && is_peer("bump-scope") && !is_peer("FreeList"));
+        assert!(!is_peer("GlobalAllocator<System>"));
+        assert_eq!(suite_of("scoped/vec_growth"), "bump");
+        assert_eq!(suite_of("global/adapter_batch_1_threads"), "threads");
+        assert_eq!(geomean(&[0.5, 2.0]), "1.00");
+        assert_eq!(summarise(&[0.5, 2.0]), "1.00 [0.50–2.00]");
+        assert!(
+            param_key("8") < param_key("32") && param_key("2 threads") < param_key("8 threads")
+        );
+    }
+}

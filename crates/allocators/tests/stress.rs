@@ -30,7 +30,12 @@ type GlobalInner = Locked<Fallback<FreeList<System>, System>>;
 
 /// Small requests (up to 64 bytes, the bulk of a test harness's) come from a locked free
 /// list; the rest from the system.
-#[global_allocator]
+///
+/// Not installed under Miri: a free list writes its link into memory that std's thread
+/// start-up has just freed while a `Box` argument over it is still (weakly) protected,
+/// which Miri reports for any custom global allocator that reuses freed memory (the same
+/// report as rlsf's issue 20). The allocators under test are still driven explicitly.
+#[cfg_attr(not(miri), global_allocator)]
 static GLOBAL: GlobalAllocator<GlobalInner> = GlobalAllocator::lazy(|| {
     let list = FreeList::with_layout_in(Layout::from_size_align(64, 16).unwrap(), 1 << 16, System)?;
     Ok(Locked::new(Fallback::new(list, System)))
@@ -352,5 +357,7 @@ fn the_global_allocator_of_this_binary() {
         }
         assert_eq!(seen, rounds * THREADS as u64);
     });
-    assert!(GLOBAL.get().is_some(), "the adapter served this test");
+    if !cfg!(miri) {
+        assert!(GLOBAL.get().is_some(), "the adapter served this test");
+    }
 }

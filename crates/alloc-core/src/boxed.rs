@@ -307,7 +307,7 @@ impl<I: Iterator + ?Sized, A: Allocator + ?Sized> Iterator for AllocBox<'_, I, A
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "alloc"))]
 mod tests {
     use super::AllocBox;
     use crate::Heap;

@@ -14,6 +14,10 @@
 //! - [`impl_allocator_api2!`]: the one macro that bridges an allocator to the
 //!   `allocator-api2` crate's traits, so `allocator_api2::vec::Vec` and hashbrown's
 //!   `HashMap` can use it on stable Rust.
+//! - `Api2` (features `allocator-api2-02`/`-04`): wraps any `Allocator`, including one you
+//!   write, so allocator-api2 collections accept it; `FromApi02` / `FromApi04`: the
+//!   reverse, any allocator-api2 allocator (bumpalo's `&Bump`, say) as an `Allocator`, so it
+//!   can be the parent of ours.
 //!
 //! ```
 //! use alloc_core::{Allocator, Heap};
@@ -30,8 +34,8 @@
 //! | `std` | yes | implies `alloc` |
 //! | `alloc` | via `std` | [`Heap`], and the traits for `Box<A>` |
 //! | `testing` | no | `alloc_core::testing`, the conformance kit (property tests, on quickcheck) |
-//! | `allocator-api2-02` | no | `allocator-api2` 0.2 impls (the version hashbrown and bumpalo use) |
-//! | `allocator-api2-04` | no | `allocator-api2` 0.4 impls |
+//! | `allocator-api2-02` | no | `allocator-api2` 0.2 impls (the version hashbrown and bumpalo use), `Api2`, `FromApi02` |
+//! | `allocator-api2-04` | no | `allocator-api2` 0.4 impls, `Api2`, `FromApi04` |
 //!
 //! With no features the crate is `#![no_std]`, needs no allocator, and depends on nothing.
 #![no_std]

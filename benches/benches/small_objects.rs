@@ -13,7 +13,9 @@
 //!   bytes, `LIVE` blocks each, so no class runs out) in front of `System`;
 //! - the same with growth: each class an `AllocatorList` of `FreeList`s of 256 blocks;
 //! - `System` and mimalloc, through the same `Allocator` interface (`System` through
-//!   alloc-core's impl, mimalloc through a `GlobalAlloc` adapter written here).
+//!   alloc-core's impl, mimalloc through a `GlobalAlloc` adapter written here);
+//! - `harness only`: the workload with no allocator (operation decoding, the live set,
+//!   the unpredictable alloc-or-free branch), to subtract from the others.
 
 // A std program: the core/alloc import lints are for the `no_std` libraries.
 #![allow(clippy::std_instead_of_core, clippy::std_instead_of_alloc)]
@@ -100,22 +102,60 @@ unsafe impl Allocator for Mimalloc {
     }
 }
 
-/// Runs `ops` on `alloc`, then frees what is left.
+/// What the workload needs from a subject: allocate a block, free it.
+trait Subject {
+    fn alloc(&self, layout: Layout) -> Block;
+    /// # Safety
+    ///
+    /// `block` came from `alloc` of the same subject and is not used afterwards.
+    unsafe fn free(&self, block: Block);
+}
+
+/// Any [`Allocator`] as a subject.
+struct Via<A>(A);
+
+impl<A: Allocator> Subject for Via<A> {
+    #[inline]
+    fn alloc(&self, layout: Layout) -> Block {
+        self.0.allocate_raw(layout).unwrap()
+    }
+    #[inline]
+    unsafe fn free(&self, block: Block) {
+        // SAFETY: forwarded from the caller: a live block of this allocator.
+        unsafe { self.0.deallocate_raw(block) }
+    }
+}
+
+/// The workload's own cost (operation decoding, the live set, mispredicted branches):
+/// "allocates" a description of memory that does not exist, which nothing reads. Not an
+/// allocator; subtracted from the others to show what the allocators themselves cost.
+struct Harness;
+
+impl Subject for Harness {
+    #[inline]
+    fn alloc(&self, layout: Layout) -> Block {
+        Block::from_raw_parts(NonNull::<u64>::dangling().cast(), layout)
+    }
+    #[inline]
+    unsafe fn free(&self, _block: Block) {}
+}
+
+/// Runs `ops` on `subject`, then frees what is left.
 #[inline]
-fn run<A: Allocator>(alloc: &A, live: &mut Vec<Block>, ops: &[Op]) {
+fn run<S: Subject>(subject: &S, live: &mut Vec<Block>, ops: &[Op]) {
     for op in ops {
         if op.what == ALLOC {
-            let block = alloc.allocate_raw(layout(op.size as usize)).unwrap();
+            let block = subject.alloc(layout(op.size as usize));
             live.push(black_box(block));
         } else {
             let block = live.swap_remove(op.what as usize);
-            // SAFETY: a live block of `alloc`, freed once.
-            unsafe { alloc.deallocate_raw(black_box(block)) };
+            // SAFETY: a live block of `subject`, freed once.
+            unsafe { subject.free(black_box(block)) };
         }
     }
     for block in live.drain(..) {
-        // SAFETY: a live block of `alloc`, freed once.
-        unsafe { alloc.deallocate_raw(block) };
+        // SAFETY: a live block of `subject`, freed once.
+        unsafe { subject.free(block) };
     }
 }
 
@@ -146,19 +186,25 @@ fn mixed(c: &mut Criterion) {
     group.throughput(Throughput::Elements(OPS as u64));
     group.sample_size(30);
 
-    let small = small_objects();
+    let small = Via(small_objects());
     group.bench_function("Segregator<Bucketizer<FreeList>, System>", |b| {
         b.iter(|| run(&small, &mut live, black_box(&ops)));
     });
-    let growing = growing_small_objects();
-    group.bench_function("Segregator<Bucketizer<AllocatorList<FreeList>>, System>", |b| {
-        b.iter(|| run(&growing, &mut live, black_box(&ops)));
-    });
+    let growing = Via(growing_small_objects());
+    group.bench_function(
+        "Segregator<Bucketizer<AllocatorList<FreeList>>, System>",
+        |b| {
+            b.iter(|| run(&growing, &mut live, black_box(&ops)));
+        },
+    );
     group.bench_function("System", |b| {
-        b.iter(|| run(&System, &mut live, black_box(&ops)));
+        b.iter(|| run(&Via(System), &mut live, black_box(&ops)));
     });
     group.bench_function("mimalloc", |b| {
-        b.iter(|| run(&Mimalloc, &mut live, black_box(&ops)));
+        b.iter(|| run(&Via(Mimalloc), &mut live, black_box(&ops)));
+    });
+    group.bench_function("harness only", |b| {
+        b.iter(|| run(&Harness, &mut live, black_box(&ops)));
     });
     group.finish();
 }

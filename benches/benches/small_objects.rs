@@ -16,6 +16,10 @@
 //!   alloc-core's impl, mimalloc through a `GlobalAlloc` adapter written here);
 //! - `harness only`: the workload with no allocator (operation decoding, the live set,
 //!   the unpredictable alloc-or-free branch), to subtract from the others.
+//!
+//! A second group (`pair_48`) times one allocate+free pair through each layer (the free
+//! list alone, the `Bucketizer`, the `Segregator`) beside `System` and mimalloc: what each
+//! layer adds.
 
 // A std program: the core/alloc import lints are for the `no_std` libraries.
 #![allow(clippy::std_instead_of_core, clippy::std_instead_of_alloc)]
@@ -209,5 +213,35 @@ fn mixed(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, mixed);
+/// Where the time goes: an allocate+free pair of 48 bytes (the 64-byte class) through
+/// each layer of the small-object allocator, from the bare free list up.
+fn layers(c: &mut Criterion) {
+    let layout = layout(48);
+    let mut group = c.benchmark_group("small_objects/pair_48");
+    group.throughput(Throughput::Elements(1));
+    fn pair<S: Subject>(subject: &S, layout: Layout) {
+        let block = subject.alloc(black_box(layout));
+        // SAFETY: allocated just above, freed once.
+        unsafe { subject.free(black_box(block)) };
+    }
+    let list = Via(FreeList::new_in(64, LIVE, System).unwrap());
+    group.bench_function("FreeList", |b| b.iter(|| pair(&list, layout)));
+    let classes =
+        Via(
+            Bucketizer::<_, 5>::powers_of_two(16, |size| FreeList::new_in(size, LIVE, System))
+                .unwrap(),
+        );
+    group.bench_function("Bucketizer<FreeList>", |b| {
+        b.iter(|| pair(&classes, layout))
+    });
+    let small = Via(small_objects());
+    group.bench_function("Segregator<Bucketizer<FreeList>, System>", |b| {
+        b.iter(|| pair(&small, layout));
+    });
+    group.bench_function("System", |b| b.iter(|| pair(&Via(System), layout)));
+    group.bench_function("mimalloc", |b| b.iter(|| pair(&Via(Mimalloc), layout)));
+    group.finish();
+}
+
+criterion_group!(benches, mixed, layers);
 criterion_main!(benches);

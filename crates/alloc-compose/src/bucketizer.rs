@@ -298,7 +298,7 @@ impl<A, const N: usize> Bucketizer<A, N> {
     /// assert_eq!(b.class_of(256), Some(4));
     /// assert_eq!(b.class_of(257), None);
     /// ```
-    #[inline]
+    #[inline(always)]
     #[must_use]
     pub fn class_of(&self, size: usize) -> Option<usize> {
         if size > self.max_size() {
@@ -334,7 +334,7 @@ impl<A, const N: usize> Bucketizer<A, N> {
     }
 
     /// The class of a non-empty block given back; panics for one too large to be ours.
-    #[inline]
+    #[inline(always)]
     #[track_caller]
     fn class_of_block(&self, block: &Block) -> usize {
         match self.class_of(block.size()) {
@@ -414,7 +414,7 @@ unsafe impl<A: Allocator, const N: usize> Allocator for Bucketizer<A, N> {
     /// # Errors
     ///
     /// `TooLarge` above the largest class; otherwise the class allocator's error.
-    #[inline]
+    #[inline(always)]
     fn allocate_raw(&self, layout: Layout) -> Result<Block, AllocatorError> {
         if layout.size() == 0 {
             return Ok(Block::empty(layout));
@@ -445,7 +445,7 @@ unsafe impl<A: Allocator, const N: usize> Allocator for Bucketizer<A, N> {
     ///
     /// If `block` is larger than the largest class; and whenever the class allocator
     /// panics (a free list detecting a foreign block or a double free).
-    #[inline]
+    #[inline(always)]
     #[track_caller]
     unsafe fn deallocate_raw(&self, block: Block) {
         if block.is_empty() {

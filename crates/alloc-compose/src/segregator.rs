@@ -215,7 +215,7 @@ unsafe impl<const THRESHOLD: usize, S: Allocator, L: Allocator> Allocator
     /// # Errors
     ///
     /// The chosen side's error (the other side is not tried).
-    #[inline]
+    #[inline(always)]
     fn allocate_raw(&self, layout: Layout) -> Result<Block, AllocatorError> {
         if is_small::<THRESHOLD>(layout.size()) {
             self.small.allocate_raw(layout).map(cap::<THRESHOLD>)
@@ -243,7 +243,7 @@ unsafe impl<const THRESHOLD: usize, S: Allocator, L: Allocator> Allocator
     /// # Safety
     ///
     /// As [`Allocator::deallocate_raw`].
-    #[inline]
+    #[inline(always)]
     unsafe fn deallocate_raw(&self, block: Block) {
         if is_small::<THRESHOLD>(block.size()) {
             // SAFETY: a block of the segregator whose size is at most the threshold was

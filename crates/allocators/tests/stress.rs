@@ -44,7 +44,7 @@ static GLOBAL: GlobalAllocator<GlobalInner> = GlobalAllocator::lazy(|| {
 const THREADS: usize = 4;
 /// Allocations per thread (fewer in debug builds and under Miri).
 const ROUNDS: usize = if cfg!(miri) {
-    40
+    12
 } else if cfg!(debug_assertions) {
     20_000
 } else {
@@ -53,7 +53,7 @@ const ROUNDS: usize = if cfg!(miri) {
 /// Blocks in flight between two threads, at most: the ring never holds more than
 /// `THREADS * (IN_FLIGHT + 9)` blocks, well below the pools' capacity, so requests rarely
 /// fail and the allocators are busy serving, not refusing.
-const IN_FLIGHT: usize = 256;
+const IN_FLIGHT: usize = if cfg!(miri) { 16 } else { 256 };
 /// Each allocator's time budget: `ALLOCATORS_STRESS_SECONDS` if set (`cargo xtask
 /// valgrind` shortens it), else 10 s in debug builds and 20 s in release builds.
 fn deadline() -> Duration {
@@ -225,7 +225,7 @@ fn ring(alloc: &(dyn Allocator + Sync), sizes: &[usize], align: usize) -> Totals
 
 const POOL_SIZES: [usize; 4] = [8, 24, 40, 64];
 const MIXED_SIZES: [usize; 6] = [8, 64, 65, 200, 1000, 4096];
-const COUNT: usize = 4096;
+const COUNT: usize = if cfg!(miri) { 256 } else { 4096 };
 
 fn pool() -> FreeList {
     FreeList::new(64, COUNT).unwrap()

@@ -12,7 +12,9 @@ const HELP: &str = "\
 cargo xtask <task> [options]
 
 tasks:
-  ci [--no-miri] [--no-bench]   fmt, clippy, tests, docs, no_std build, bench build, Miri
+  ci [--no-miri] [--no-bench] [--no-valgrind]
+                                fmt, clippy, tests (and the stress test in release), docs,
+                                no_std build, bench build, valgrind, Miri
   miri                          the workspace tests under Miri (strict provenance)
   fuzz <target> [--seconds N]   one cargo-fuzz target of fuzz/ for N seconds (default 60)
   fuzz --list                   the fuzz targets
@@ -30,7 +32,11 @@ fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     let flag = |name: &str| args.iter().any(|a| a == name);
     let result = match args.first().map(String::as_str) {
-        Some("ci") => ci(!flag("--no-miri"), !flag("--no-bench")),
+        Some("ci") => ci(
+            !flag("--no-miri"),
+            !flag("--no-bench"),
+            !flag("--no-valgrind"),
+        ),
         Some("miri") => miri(),
         Some("fuzz") => fuzz(&args[1..]),
         Some("valgrind") => valgrind(),
@@ -52,7 +58,7 @@ fn main() -> ExitCode {
 }
 
 /// Runs every check CI runs, stopping at the first failure.
-fn ci(with_miri: bool, with_bench: bool) -> Result<(), String> {
+fn ci(with_miri: bool, with_bench: bool, with_valgrind: bool) -> Result<(), String> {
     let started = Instant::now();
     cargo(&["fmt", "--all", "--", "--check"], &[])?;
     cargo(
@@ -92,6 +98,10 @@ fn ci(with_miri: bool, with_bench: bool) -> Result<(), String> {
     cargo(&["build", "-p", "alloc-core", "--no-default-features"], &[])?;
     if with_bench {
         cargo(&["bench", "--workspace", "--no-run"], &[])?;
+    }
+    // About 3 minutes on a 2-core machine (the integration tests under memcheck).
+    if with_valgrind {
+        valgrind()?;
     }
     if with_miri {
         miri()?;
@@ -163,7 +173,11 @@ fn valgrind() -> Result<(), String> {
         .output()
         .is_ok_and(|o| o.status.success());
     if !has_valgrind {
-        return Err("valgrind is not installed (apt-get install valgrind)".into());
+        return Err(
+            "valgrind is not installed (apt-get install valgrind; `.ci/run` does it), \
+             or skip it with `cargo xtask ci --no-valgrind`"
+                .into(),
+        );
     }
     let cargo_bin = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut args = vec![

@@ -18,6 +18,9 @@
 //!   write, so allocator-api2 collections accept it; `FromApi02` / `FromApi04`: the
 //!   reverse, any allocator-api2 allocator (bumpalo's `&Bump`, say) as an `Allocator`, so it
 //!   can be the parent of ours.
+//! - [`RawLock`] and [`SpinLock`]: the lock of allocators shared by threads, written once
+//!   for the workspace (`SyncFreeList` and alloc-global's `Locked` use it; with `std`,
+//!   waiters yield after a short spin).
 //!
 //! ```
 //! use alloc_core::{Allocator, Heap};
@@ -31,7 +34,7 @@
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
-//! | `std` | yes | implies `alloc` |
+//! | `std` | yes | implies `alloc`; [`SpinLock`] waiters yield to the OS after a short spin |
 //! | `alloc` | via `std` | [`Heap`], and the traits for `Box<A>` |
 //! | `testing` | no | `alloc_core::testing`, the conformance kit (property tests, on quickcheck) |
 //! | `allocator-api2-02` | no | `allocator-api2` 0.2 impls (the version hashbrown and bumpalo use), `Api2`, `FromApi02` |
@@ -55,6 +58,7 @@ mod compat;
 mod error;
 #[cfg(feature = "alloc")]
 mod heap;
+mod lock;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -72,6 +76,7 @@ pub use compat::FromApi04;
 pub use error::AllocatorError;
 #[cfg(feature = "alloc")]
 pub use heap::Heap;
+pub use lock::{RawLock, SpinGuard, SpinLock};
 
 #[cfg(feature = "alloc")]
 impl_allocator_api2!(Heap);

@@ -3,77 +3,12 @@
 
 use core::alloc::Layout;
 use core::fmt;
-use core::hint::spin_loop;
-use core::sync::atomic::{AtomicBool, Ordering};
 
 #[cfg(feature = "alloc")]
 use alloc_core::Heap;
-use alloc_core::{Allocator, AllocatorError, Block, BlockOwner};
+use alloc_core::{Allocator, AllocatorError, Block, BlockOwner, RawLock, SpinLock};
 
 use crate::freelist::{Owned, default_layout};
-
-/// A test-and-test-and-set spin lock around a handful of instructions.
-struct SpinLock {
-    locked: AtomicBool,
-}
-
-/// Releases the lock when dropped, so a panic inside the critical section (a corrupted list
-/// detected in a checked build) does not leave it locked.
-struct Guard<'a>(&'a SpinLock);
-
-impl Drop for Guard<'_> {
-    #[inline]
-    fn drop(&mut self) {
-        self.0.locked.store(false, Ordering::Release);
-    }
-}
-
-impl SpinLock {
-    const fn new() -> Self {
-        Self {
-            locked: AtomicBool::new(false),
-        }
-    }
-
-    #[inline]
-    fn lock(&self) -> Guard<'_> {
-        if self
-            .locked
-            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .is_err()
-        {
-            self.lock_contended();
-        }
-        Guard(self)
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn lock_contended(&self) {
-        let mut spins = 0u32;
-        loop {
-            while self.locked.load(Ordering::Relaxed) {
-                spins += 1;
-                if spins < 100 {
-                    spin_loop();
-                } else {
-                    // The holder may have been preempted: give it the core.
-                    #[cfg(feature = "std")]
-                    std::thread::yield_now();
-                    #[cfg(not(feature = "std"))]
-                    spin_loop();
-                }
-            }
-            if self
-                .locked
-                .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
-                .is_ok()
-            {
-                return;
-            }
-        }
-    }
-}
 
 macro_rules! sync_free_list_struct {
     ($($default:ty)?) => {

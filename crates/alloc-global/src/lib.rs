@@ -29,9 +29,10 @@
 //!
 //! The issue suggested `lock_api` for `no_std`. A correct spin lock is an `AtomicBool`, a
 //! compare-exchange with Acquire ordering, a Release store in a guard's `Drop`, and a
-//! waiting loop: about forty lines ([`SpinLock`]), so by the workspace's rule (a
-//! dependency only where it beats a few lines) there is none. The [`RawLock`] trait keeps
-//! the door open: any lock, including a `lock_api` one, plugs in with a three-item impl.
+//! waiting loop: about forty lines ([`SpinLock`], in alloc-core, which `SyncFreeList` uses
+//! too), so by the workspace's rule (a dependency only where it beats a few lines) there is
+//! none. The [`RawLock`] trait keeps the door open: any lock, including a `lock_api` one,
+//! plugs in with a three-item impl.
 //!
 //! ## Which lock
 //!

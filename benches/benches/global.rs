@@ -309,7 +309,7 @@ fn adapter(c: &mut Criterion) {
             threads,
             &inputs,
         );
-        adapter_subject(g, "MiMalloc", &MiMalloc, threads, &inputs);
+        adapter_subject(g, "mimalloc", &MiMalloc, threads, &inputs);
         group.finish();
     }
 }

@@ -44,18 +44,25 @@ use allocators_benches::Xorshift;
 type Parent = Proxy<System, Counters>;
 
 unsafe extern "C" {
-    /// glibc: the usable size of a block of `malloc`.
+    /// glibc: the usable size of a block of `malloc`. Unsafe: `ptr` must be a live block
+    /// of `malloc` (or null).
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    safe fn malloc_usable_size(ptr: *mut c_void) -> usize;
+    fn malloc_usable_size(ptr: *mut c_void) -> usize;
     /// mimalloc: the usable size of one of its blocks (linked in by the `mimalloc` crate).
-    safe fn mi_usable_size(ptr: *const c_void) -> usize;
+    /// Unsafe: `ptr` must be a live block of mimalloc (or null).
+    fn mi_usable_size(ptr: *const c_void) -> usize;
 }
 
 /// `System`'s usable size of a block, where the platform tells (else the requested size).
-fn system_usable(block: &Block) -> usize {
+///
+/// # Safety
+///
+/// `block` is a live block of `System`.
+unsafe fn system_usable(block: &Block) -> usize {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
-        malloc_usable_size(block.as_ptr().cast())
+        // SAFETY: a live block of `System`, which is glibc's `malloc` here (caller).
+        unsafe { malloc_usable_size(block.as_ptr().cast()) }
     }
     #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
     {
@@ -63,20 +70,31 @@ fn system_usable(block: &Block) -> usize {
     }
 }
 
-fn mimalloc_usable(block: &Block) -> usize {
-    mi_usable_size(block.as_ptr().cast_const().cast())
+/// mimalloc's usable size of a block.
+///
+/// # Safety
+///
+/// `block` is a live block of mimalloc.
+unsafe fn mimalloc_usable(block: &Block) -> usize {
+    // SAFETY: a live block of mimalloc (caller).
+    unsafe { mi_usable_size(block.as_ptr().cast_const().cast()) }
 }
 
 /// An allocator that tracks the peak sum of the usable sizes of its live blocks.
+///
+/// `usable` is only called on live, non-empty blocks of `inner` (its safety condition).
 struct Usable<A> {
     inner: A,
-    usable: fn(&Block) -> usize,
+    usable: unsafe fn(&Block) -> usize,
     live: Cell<usize>,
     peak: Cell<usize>,
 }
 
 impl<A> Usable<A> {
-    fn new(inner: A, usable: fn(&Block) -> usize) -> Self {
+    /// # Safety
+    ///
+    /// `usable` may be called on any live, non-empty block of `inner`.
+    unsafe fn new(inner: A, usable: unsafe fn(&Block) -> usize) -> Self {
         Self {
             inner,
             usable,
@@ -91,7 +109,9 @@ unsafe impl<A: Allocator> Allocator for Usable<A> {
     fn allocate_raw(&self, layout: Layout) -> Result<Block, AllocatorError> {
         let block = self.inner.allocate_raw(layout)?;
         if !block.is_empty() {
-            self.live.set(self.live.get() + (self.usable)(&block));
+            // SAFETY: `block` was just allocated by `inner`.
+            self.live
+                .set(self.live.get() + unsafe { (self.usable)(&block) });
             self.peak.set(self.peak.get().max(self.live.get()));
         }
         Ok(block)
@@ -99,7 +119,9 @@ unsafe impl<A: Allocator> Allocator for Usable<A> {
 
     unsafe fn deallocate_raw(&self, block: Block) {
         if !block.is_empty() {
-            self.live.set(self.live.get() - (self.usable)(&block));
+            // SAFETY: `block` is live in `inner` until the call below (caller's contract).
+            self.live
+                .set(self.live.get() - unsafe { (self.usable)(&block) });
         }
         // SAFETY: forwarded (the caller's contract).
         unsafe { self.inner.deallocate_raw(block) }
@@ -110,14 +132,16 @@ unsafe impl<A: Allocator> Allocator for Usable<A> {
         let old = if block.is_empty() {
             0
         } else {
-            (self.usable)(&block)
+            // SAFETY: `block` is live in `inner` (caller's contract).
+            unsafe { (self.usable)(&block) }
         };
         // SAFETY: forwarded (the caller's contract).
         let new = unsafe { self.inner.reallocate_raw(block, layout) }?;
         let new_usable = if new.is_empty() {
             0
         } else {
-            (self.usable)(&new)
+            // SAFETY: `new` was just returned by `inner`.
+            unsafe { (self.usable)(&new) }
         };
         self.live.set(self.live.get() - old + new_usable);
         self.peak.set(self.peak.get().max(self.live.get()));
@@ -297,11 +321,19 @@ where
     (name, cells)
 }
 
-fn usable<A: Allocator>(name: &'static str, inner: fn() -> A, f: fn(&Block) -> usize) -> Row {
+/// # Safety
+///
+/// `f` may be called on any live, non-empty block of the allocators `inner` returns.
+unsafe fn usable<A: Allocator>(
+    name: &'static str,
+    inner: fn() -> A,
+    f: unsafe fn(&Block) -> usize,
+) -> Row {
     let cells = WORKLOADS
         .iter()
         .map(|(_, workload)| {
-            let alloc = Api2(Usable::new(inner(), f));
+            // SAFETY: `f` fits `inner`'s blocks (caller).
+            let alloc = Api2(unsafe { Usable::new(inner(), f) });
             let handed_out = workload(&alloc);
             Some((handed_out, alloc.0.peak.get()))
         })
@@ -318,8 +350,10 @@ fn rows() -> Vec<Row> {
     /// Blocks per class of the fixed-capacity small-object allocator.
     const PER_CLASS: usize = 1024;
     vec![
-        usable("System", || System, system_usable),
-        usable("mimalloc", || allocators_benches::Mimalloc, mimalloc_usable),
+        // SAFETY: `system_usable` reads blocks of `System`, `mimalloc_usable` of mimalloc.
+        unsafe { usable("System", || System, system_usable) },
+        // SAFETY: as above.
+        unsafe { usable("mimalloc", || allocators_benches::Mimalloc, mimalloc_usable) },
         ours("FreeList (64 B blocks)", |w, p| {
             (w == 0).then(|| boxed(Api2(FreeList::new_in(64, 1024, p).unwrap())))
         }),

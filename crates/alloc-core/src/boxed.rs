@@ -81,7 +81,15 @@ impl<'a, T: ?Sized, A: Allocator + ?Sized> AllocBox<'a, T, A> {
     ///
     /// # Examples
     ///
-    /// See [`from_raw_in`](Self::from_raw_in).
+    /// ```
+    /// use alloc_core::{AllocBox, Allocator, Heap};
+    ///
+    /// let b = Heap.allocate(String::from("kept")).unwrap();
+    /// let (ptr, heap) = AllocBox::into_raw_with_allocator(b);
+    /// // SAFETY: `ptr` and `heap` come from `into_raw_with_allocator` just above.
+    /// let back = unsafe { AllocBox::from_raw_in(ptr, heap) };
+    /// assert_eq!(*back, "kept");
+    /// ```
     #[inline]
     #[must_use = "the value leaks unless it is given back to `from_raw_in`"]
     pub fn into_raw_with_allocator(boxed: Self) -> (NonNull<T>, &'a A) {

@@ -13,7 +13,7 @@
 /// that enable the same features of `alloc-core`. Generic types list their parameters in
 /// brackets:
 ///
-/// ```ignore
+/// ```text
 /// alloc_core::impl_allocator_api2!(MyAllocator);
 /// alloc_core::impl_allocator_api2!(impl[M, F] for Fallback<M, F> where [M: BlockOwner, F: Allocator]);
 /// ```
@@ -26,8 +26,42 @@
 ///
 /// # Examples
 ///
-/// With `alloc-core`'s `allocator-api2-02` feature on, [`Heap`](crate::Heap) implements the
-/// 0.2 trait and serves `allocator_api2::vec::Vec` (see the `allocators` facade for more).
+/// An allocator of your own under an allocator-api2 `Vec`. The impls exist where the
+/// invoking crate's features are on (here the doctest takes `alloc-core`'s, so the `Vec`
+/// part runs with `--features allocator-api2-02`):
+///
+/// ```
+/// use alloc_core::{Allocator, AllocatorError, Block, Heap};
+/// use core::alloc::Layout;
+///
+/// /// The heap, refusing requests over 1 KiB.
+/// struct Small;
+///
+/// // SAFETY: every block comes from `Heap` and goes back to it.
+/// unsafe impl Allocator for Small {
+///     fn allocate_raw(&self, layout: Layout) -> Result<Block, AllocatorError> {
+///         if layout.size() > 1024 {
+///             return Err(AllocatorError::TooLarge);
+///         }
+///         Heap.allocate_raw(layout)
+///     }
+///     unsafe fn deallocate_raw(&self, block: Block) {
+///         // SAFETY: allocated by `Heap` above (the caller's contract).
+///         unsafe { Heap.deallocate_raw(block) }
+///     }
+/// }
+///
+/// alloc_core::impl_allocator_api2!(Small);
+///
+/// #[cfg(feature = "allocator-api2-02")]
+/// {
+///     use allocator_api2_02::vec::Vec;
+///     let mut v: Vec<u64, Small> = Vec::new_in(Small);
+///     v.extend(0..100);
+///     assert_eq!(v.iter().sum::<u64>(), 4950);
+///     assert!(v.try_reserve(1000).is_err()); // 8 KiB: refused, an error, not a crash
+/// }
+/// ```
 #[macro_export]
 macro_rules! impl_allocator_api2 {
     (impl [$($gen:tt)*] for $ty:ty $(where [$($bound:tt)*])?) => {

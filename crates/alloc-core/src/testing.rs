@@ -52,6 +52,23 @@ use crate::{Allocator, Block, BlockOwner};
 ///
 /// Indices pick a live block modulo the number of live blocks (an index into nothing is a
 /// no-op), so every sequence, and every shrunk sequence, is valid.
+///
+/// # Examples
+///
+/// A sequence written by hand (the kit generates them at random):
+///
+/// ```
+/// use alloc_core::{testing::{run_ops, Op}, Heap};
+///
+/// let ops = [
+///     Op::Alloc { size: 24, align_log2: 3, zeroed: true },
+///     Op::Realloc { index: 0, size: 100, align_log2: 3 },
+///     Op::Free { index: 7 }, // 7 modulo one live block: the reallocated one
+///     Op::Free { index: 0 }, // no live block: nothing to do
+/// ];
+/// let report = run_ops(&Heap, &ops).unwrap();
+/// assert_eq!((report.allocations, report.reallocations, report.deallocations), (1, 1, 1));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Op {
     /// Allocate `size` bytes aligned to `1 << align_log2` (zeroed if `zeroed`).
@@ -175,6 +192,35 @@ impl Arbitrary for Op {
 }
 
 /// What a run did: how many requests succeeded and failed.
+///
+/// # Examples
+///
+/// Failures are allowed (an allocator may refuse a request); the report counts them.
+///
+/// ```
+/// use alloc_core::{testing::{run_ops, Op}, Allocator, AllocatorError, Block, Heap};
+/// use core::alloc::Layout;
+///
+/// /// The heap, refusing requests over 64 bytes.
+/// struct Small;
+/// // SAFETY: every block comes from `Heap` and goes back to it.
+/// unsafe impl Allocator for Small {
+///     fn allocate_raw(&self, layout: Layout) -> Result<Block, AllocatorError> {
+///         if layout.size() > 64 { Err(AllocatorError::TooLarge) } else { Heap.allocate_raw(layout) }
+///     }
+///     unsafe fn deallocate_raw(&self, block: Block) {
+///         // SAFETY: a block of `Heap` (the caller's contract).
+///         unsafe { Heap.deallocate_raw(block) }
+///     }
+/// }
+///
+/// let ops = [
+///     Op::Alloc { size: 16, align_log2: 0, zeroed: false },
+///     Op::Alloc { size: 100, align_log2: 0, zeroed: false },
+/// ];
+/// let report = run_ops(&Small, &ops).unwrap();
+/// assert_eq!((report.allocations, report.failures, report.deallocations), (1, 1, 1));
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Report {
     /// Successful allocations (including zero-size ones).
@@ -188,6 +234,38 @@ pub struct Report {
 }
 
 /// A broken promise: which step of the sequence, and what went wrong.
+///
+/// # Examples
+///
+/// ```
+/// use alloc_core::{testing::{run_ops, Op}, Allocator, AllocatorError, Block};
+/// use core::{alloc::Layout, cell::UnsafeCell, ptr::NonNull};
+///
+/// /// Broken on purpose: every request gets the same 64 bytes.
+/// struct OneBuffer(UnsafeCell<[u64; 8]>);
+///
+/// // SAFETY: it is not: blocks overlap, which is what the kit must catch. The memory it
+/// // hands out is valid and initialised, so the demonstration itself is defined behaviour.
+/// unsafe impl Allocator for OneBuffer {
+///     fn allocate_raw(&self, layout: Layout) -> Result<Block, AllocatorError> {
+///         if layout.size() > 64 || layout.align() > 8 {
+///             return Err(AllocatorError::OutOfMemory);
+///         }
+///         let ptr = NonNull::new(self.0.get().cast::<u8>()).unwrap();
+///         Ok(Block::from_raw_parts(ptr, layout))
+///     }
+///     unsafe fn deallocate_raw(&self, _block: Block) {}
+/// }
+///
+/// let alloc = OneBuffer(UnsafeCell::new([0; 8]));
+/// let ops = [
+///     Op::Alloc { size: 8, align_log2: 3, zeroed: false },
+///     Op::Alloc { size: 8, align_log2: 3, zeroed: false },
+/// ];
+/// let violation = run_ops(&alloc, &ops).unwrap_err();
+/// assert_eq!(violation.step, 1);
+/// assert!(violation.message.contains("overlaps"), "{violation}");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Violation {
     /// Index of the operation in the sequence (`ops.len()` for the final clean-up).
@@ -215,9 +293,26 @@ struct Live {
 /// Runs `ops` on `alloc`, checking the allocator contract at each step, then gives every
 /// live block back. See the [module docs](self) for what is checked.
 ///
+/// After a violation the live blocks are not given back: the allocator has broken its
+/// contract, and freeing into it could make matters worse. An allocator that owns its
+/// memory (a region it frees when dropped) loses nothing; one that forwards to the heap
+/// leaks those blocks.
+///
 /// # Errors
 ///
 /// The first [`Violation`] found.
+///
+/// # Examples
+///
+/// The building block of custom set-ups, here an allocator behind a reference:
+///
+/// ```
+/// use alloc_core::{testing::{run_ops, Conformance}, Allocator, Heap};
+///
+/// let shared: &dyn Allocator = &Heap;
+/// let report = Conformance::new().tests(50).check_with(|ops| run_ops(&shared, ops));
+/// assert!(report.allocations > 0);
+/// ```
 pub fn run_ops<A: Allocator + ?Sized>(alloc: &A, ops: &[Op]) -> Result<Report, Violation> {
     run(alloc, ops, None)
 }
@@ -228,6 +323,64 @@ pub fn run_ops<A: Allocator + ?Sized>(alloc: &A, ops: &[Op]) -> Result<Report, V
 /// # Errors
 ///
 /// The first [`Violation`] found.
+///
+/// # Examples
+///
+/// With `Bump`, the small owner of [`Conformance::check_owner`]'s example:
+///
+/// ```
+/// use alloc_core::testing::{run_ops_owner, Op};
+/// # use alloc_core::{Allocator, AllocatorError, Block, BlockOwner, Heap};
+/// # use core::{alloc::Layout, cell::Cell, ptr::NonNull};
+/// #
+/// # /// Bump allocation over 4 KiB from the heap (never reuses; frees are no-ops).
+/// # struct Bump { start: NonNull<u8>, top: Cell<usize> }
+/// # const REGION: Layout = match Layout::from_size_align(4096, 8) { Ok(l) => l, Err(_) => panic!() };
+/// #
+/// # impl Bump {
+/// #     fn new() -> Self {
+/// #         Bump { start: Heap.allocate_raw(REGION).unwrap().ptr(), top: Cell::new(0) }
+/// #     }
+/// # }
+/// # impl Drop for Bump {
+/// #     fn drop(&mut self) {
+/// #         // SAFETY: allocated in `new` with this layout.
+/// #         unsafe { Heap.deallocate_raw(Block::from_raw_parts(self.start, REGION)) }
+/// #     }
+/// # }
+/// # // SAFETY: blocks are disjoint parts of the region, aligned as asked, valid until drop.
+/// # unsafe impl Allocator for Bump {
+/// #     fn allocate_raw(&self, layout: Layout) -> Result<Block, AllocatorError> {
+/// #         if layout.size() == 0 {
+/// #             return Ok(Block::empty(layout));
+/// #         }
+/// #         if layout.align() > 8 {
+/// #             return Err(AllocatorError::UnsupportedAlignment);
+/// #         }
+/// #         let offset = self.top.get().next_multiple_of(layout.align());
+/// #         if layout.size() > REGION.size() - offset.min(REGION.size()) {
+/// #             return Err(AllocatorError::OutOfMemory);
+/// #         }
+/// #         self.top.set(offset + layout.size());
+/// #         // SAFETY: `offset + size` is within the region.
+/// #         let ptr = unsafe { self.start.add(offset) };
+/// #         Ok(Block::from_raw_parts(ptr, layout))
+/// #     }
+/// #     unsafe fn deallocate_raw(&self, _block: Block) {}
+/// # }
+/// # // SAFETY: true exactly for non-empty blocks inside the region, which are ours.
+/// # unsafe impl BlockOwner for Bump {
+/// #     fn owns_block(&self, block: &Block) -> bool {
+/// #         let start = self.start.as_ptr().addr();
+/// #         !block.is_empty() && (start..start + REGION.size()).contains(&block.addr())
+/// #     }
+/// # }
+///
+/// let bump = Bump::new();
+/// let ops = [Op::Alloc { size: 10, align_log2: 2, zeroed: false }, Op::Free { index: 0 }];
+/// let report = run_ops_owner(&bump, &ops).unwrap();
+/// assert_eq!((report.allocations, report.deallocations), (1, 1));
+/// ```
 pub fn run_ops_owner<A: BlockOwner + ?Sized>(alloc: &A, ops: &[Op]) -> Result<Report, Violation> {
     run(alloc, ops, Some(&|b: &Block| alloc.owns_block(b)))
 }
@@ -455,6 +608,85 @@ unsafe fn fill_block(block: &Block, fill: u8) {
 }
 
 /// A failing sequence, shrunk to a minimal one.
+///
+/// # Examples
+///
+/// An owner that claims every block, caught and shrunk:
+///
+/// ```
+/// use alloc_core::testing::{run_ops_owner, Conformance};
+/// # use alloc_core::{Allocator, AllocatorError, Block, BlockOwner, Heap};
+/// # use core::{alloc::Layout, cell::Cell, ptr::NonNull};
+/// #
+/// # /// Bump allocation over 4 KiB from the heap (never reuses; frees are no-ops).
+/// # struct Bump { start: NonNull<u8>, top: Cell<usize> }
+/// # const REGION: Layout = match Layout::from_size_align(4096, 8) { Ok(l) => l, Err(_) => panic!() };
+/// #
+/// # impl Bump {
+/// #     fn new() -> Self {
+/// #         Bump { start: Heap.allocate_raw(REGION).unwrap().ptr(), top: Cell::new(0) }
+/// #     }
+/// # }
+/// # impl Drop for Bump {
+/// #     fn drop(&mut self) {
+/// #         // SAFETY: allocated in `new` with this layout.
+/// #         unsafe { Heap.deallocate_raw(Block::from_raw_parts(self.start, REGION)) }
+/// #     }
+/// # }
+/// # // SAFETY: blocks are disjoint parts of the region, aligned as asked, valid until drop.
+/// # unsafe impl Allocator for Bump {
+/// #     fn allocate_raw(&self, layout: Layout) -> Result<Block, AllocatorError> {
+/// #         if layout.size() == 0 {
+/// #             return Ok(Block::empty(layout));
+/// #         }
+/// #         if layout.align() > 8 {
+/// #             return Err(AllocatorError::UnsupportedAlignment);
+/// #         }
+/// #         let offset = self.top.get().next_multiple_of(layout.align());
+/// #         if layout.size() > REGION.size() - offset.min(REGION.size()) {
+/// #             return Err(AllocatorError::OutOfMemory);
+/// #         }
+/// #         self.top.set(offset + layout.size());
+/// #         // SAFETY: `offset + size` is within the region.
+/// #         let ptr = unsafe { self.start.add(offset) };
+/// #         Ok(Block::from_raw_parts(ptr, layout))
+/// #     }
+/// #     unsafe fn deallocate_raw(&self, _block: Block) {}
+/// # }
+/// # // SAFETY: true exactly for non-empty blocks inside the region, which are ours.
+/// # unsafe impl BlockOwner for Bump {
+/// #     fn owns_block(&self, block: &Block) -> bool {
+/// #         let start = self.start.as_ptr().addr();
+/// #         !block.is_empty() && (start..start + REGION.size()).contains(&block.addr())
+/// #     }
+/// # }
+///
+/// /// `Bump` (of [`Conformance::check_owner`]'s example) claiming every block: a lie.
+/// struct ClaimsAll(Bump);
+/// // SAFETY: forwards to `Bump`, which keeps the contract.
+/// unsafe impl Allocator for ClaimsAll {
+///     fn allocate_raw(&self, layout: Layout) -> Result<Block, AllocatorError> {
+///         self.0.allocate_raw(layout)
+///     }
+///     unsafe fn deallocate_raw(&self, block: Block) {
+///         // SAFETY: forwarded (the caller's contract).
+///         unsafe { self.0.deallocate_raw(block) }
+///     }
+/// }
+/// // SAFETY: it is not (`true` for foreign blocks): the kit only asks, nothing routes by it.
+/// unsafe impl BlockOwner for ClaimsAll {
+///     fn owns_block(&self, _block: &Block) -> bool {
+///         true
+///     }
+/// }
+///
+/// let found = Conformance::new()
+///     .tests(100)
+///     .quicktest(|ops| run_ops_owner(&ClaimsAll(Bump::new()), ops))
+///     .unwrap_err();
+/// assert!(found.violation.message.contains("never handed out"), "{found}");
+/// assert!(found.ops.len() <= 1, "shrunk: {found}");
+/// ```
 #[derive(Clone, Debug)]
 pub struct Counterexample {
     /// The minimal failing sequence.
@@ -512,6 +744,15 @@ impl Default for Conformance {
 
 impl Conformance {
     /// The default driver (see the type's docs).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use alloc_core::{testing::Conformance, Heap};
+    ///
+    /// let report = Conformance::new().check(|| Heap);
+    /// assert!(report.allocations > 0 && report.deallocations > 0);
+    /// ```
     #[must_use]
     pub fn new() -> Self {
         Self {
@@ -521,6 +762,16 @@ impl Conformance {
     }
 
     /// Runs `n` sequences (under Miri, at most 20 of them, to stay fast).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use alloc_core::{testing::Conformance, Heap};
+    ///
+    /// let mut made = 0;
+    /// Conformance::new().tests(10).check(|| { made += 1; Heap });
+    /// assert_eq!(made, 10); // a fresh allocator per sequence
+    /// ```
     #[must_use]
     pub fn tests(mut self, n: u64) -> Self {
         self.tests = if cfg!(miri) { n.min(20) } else { n };
@@ -528,6 +779,20 @@ impl Conformance {
     }
 
     /// Generates sequences of up to `n` operations.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use alloc_core::testing::{run_ops, Conformance};
+    /// use alloc_core::Heap;
+    ///
+    /// let mut longest = 0;
+    /// Conformance::new().tests(50).max_ops(5).check_with(|ops| {
+    ///     longest = longest.max(ops.len());
+    ///     run_ops(&Heap, ops)
+    /// });
+    /// assert!(longest <= 5);
+    /// ```
     #[must_use]
     pub fn max_ops(mut self, n: usize) -> Self {
         self.max_ops = n.max(1);
@@ -548,6 +813,62 @@ impl Conformance {
     /// # Panics
     ///
     /// With the minimal failing sequence, if the allocator breaks its contract.
+    ///
+    /// # Examples
+    ///
+    /// A small owner of your own, checked:
+    ///
+    /// ```
+    /// use alloc_core::testing::Conformance;
+    /// use alloc_core::{Allocator, AllocatorError, Block, BlockOwner, Heap};
+    /// use core::{alloc::Layout, cell::Cell, ptr::NonNull};
+    ///
+    /// /// Bump allocation over 4 KiB from the heap (never reuses; frees are no-ops).
+    /// struct Bump { start: NonNull<u8>, top: Cell<usize> }
+    /// const REGION: Layout = match Layout::from_size_align(4096, 8) { Ok(l) => l, Err(_) => panic!() };
+    ///
+    /// impl Bump {
+    ///     fn new() -> Self {
+    ///         Bump { start: Heap.allocate_raw(REGION).unwrap().ptr(), top: Cell::new(0) }
+    ///     }
+    /// }
+    /// impl Drop for Bump {
+    ///     fn drop(&mut self) {
+    ///         // SAFETY: allocated in `new` with this layout.
+    ///         unsafe { Heap.deallocate_raw(Block::from_raw_parts(self.start, REGION)) }
+    ///     }
+    /// }
+    /// // SAFETY: blocks are disjoint parts of the region, aligned as asked, valid until drop.
+    /// unsafe impl Allocator for Bump {
+    ///     fn allocate_raw(&self, layout: Layout) -> Result<Block, AllocatorError> {
+    ///         if layout.size() == 0 {
+    ///             return Ok(Block::empty(layout));
+    ///         }
+    ///         if layout.align() > 8 {
+    ///             return Err(AllocatorError::UnsupportedAlignment);
+    ///         }
+    ///         let offset = self.top.get().next_multiple_of(layout.align());
+    ///         if layout.size() > REGION.size() - offset.min(REGION.size()) {
+    ///             return Err(AllocatorError::OutOfMemory);
+    ///         }
+    ///         self.top.set(offset + layout.size());
+    ///         // SAFETY: `offset + size` is within the region.
+    ///         let ptr = unsafe { self.start.add(offset) };
+    ///         Ok(Block::from_raw_parts(ptr, layout))
+    ///     }
+    ///     unsafe fn deallocate_raw(&self, _block: Block) {}
+    /// }
+    /// // SAFETY: true exactly for non-empty blocks inside the region, which are ours.
+    /// unsafe impl BlockOwner for Bump {
+    ///     fn owns_block(&self, block: &Block) -> bool {
+    ///         let start = self.start.as_ptr().addr();
+    ///         !block.is_empty() && (start..start + REGION.size()).contains(&block.addr())
+    ///     }
+    /// }
+    ///
+    /// let report = Conformance::new().tests(200).check_owner(Bump::new);
+    /// assert!(report.allocations > 0 && report.failures > 0); // it runs out: allowed
+    /// ```
     pub fn check_owner<A: BlockOwner, F: FnMut() -> A>(&self, mut make: F) -> Report {
         self.check_with(|ops| run_ops_owner(&make(), ops))
     }
@@ -558,6 +879,16 @@ impl Conformance {
     /// # Panics
     ///
     /// With the minimal failing sequence, if `property` returns a violation.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use alloc_core::{testing::{run_ops, Conformance}, Heap};
+    ///
+    /// let heap = &Heap;
+    /// let report = Conformance::new().tests(50).check_with(|ops| run_ops(&heap, ops));
+    /// assert_eq!(report.allocations, report.deallocations); // every block given back
+    /// ```
     pub fn check_with<F>(&self, property: F) -> Report
     where
         F: FnMut(&[Op]) -> Result<Report, Violation>,
@@ -574,6 +905,17 @@ impl Conformance {
     /// # Errors
     ///
     /// The minimal failing sequence, if `property` fails on any generated sequence.
+    ///
+    /// # Examples
+    ///
+    /// See [`Counterexample`] for a failing run; a passing one returns the summed report:
+    ///
+    /// ```
+    /// use alloc_core::{testing::{run_ops, Conformance}, Heap};
+    ///
+    /// let report = Conformance::new().tests(20).quicktest(|ops| run_ops(&Heap, ops)).unwrap();
+    /// assert!(report.allocations > 0);
+    /// ```
     pub fn quicktest<F>(&self, mut property: F) -> Result<Report, Counterexample>
     where
         F: FnMut(&[Op]) -> Result<Report, Violation>,

@@ -243,7 +243,19 @@ impl<F: AllocatorFactory, P: Allocator> AllocatorList<F, P> {
     ///
     /// # Examples
     ///
-    /// See the [type's docs](Self).
+    /// A guarded heap never fills, so one instance serves everything (a list of pools
+    /// grows: see the [type's docs](Self)):
+    ///
+    /// ```
+    /// use alloc_compose::{AllocatorExt, AllocatorList};
+    /// use alloc_core::{Allocator, Heap};
+    ///
+    /// let list = AllocatorList::new(|| Ok(Heap.guarded()));
+    /// let a = list.allocate(1u8).unwrap();
+    /// let b = list.allocate(2u8).unwrap();
+    /// assert_eq!(list.instances(), 1);
+    /// # drop((a, b));
+    /// ```
     #[inline]
     #[must_use]
     pub fn instances(&self) -> usize {

@@ -132,7 +132,20 @@ impl Stats {
     ///
     /// # Examples
     ///
-    /// See the [type's docs](Self).
+    /// One `Stats` shared by reference, read while the proxy is in use (more in the
+    /// [type's docs](Self)):
+    ///
+    /// ```
+    /// use alloc_compose::{AllocatorExt, Stats};
+    /// use alloc_core::{Allocator, Heap};
+    ///
+    /// let stats = Stats::new();
+    /// let alloc = Heap.proxy(&stats);
+    /// let a = alloc.allocate(1u64).unwrap();
+    /// assert_eq!((stats.summary().counts.allocations, stats.summary().counts.bytes_live), (1, 8));
+    /// drop(a);
+    /// assert_eq!(stats.summary().counts.bytes_live, 0);
+    /// ```
     #[must_use]
     pub fn summary(&self) -> StatsSummary {
         StatsSummary {
@@ -249,7 +262,18 @@ impl StatsSummary {
     ///
     /// # Examples
     ///
-    /// See the [`Stats`] docs.
+    /// ```
+    /// use alloc_compose::{AllocatorExt, Stats};
+    /// use alloc_core::{Allocator, Heap};
+    ///
+    /// let alloc = Heap.proxy(Stats::new());
+    /// let a = alloc.allocate([0u8; 3]).unwrap();
+    /// let b = alloc.allocate([0u8; 4]).unwrap();
+    /// let c = alloc.allocate([0u8; 100]).unwrap();
+    /// let sizes: Vec<_> = alloc.logger().summary().sizes().collect();
+    /// assert_eq!(sizes, [(3, 4, 2), (65, 128, 1)]);
+    /// # drop((a, b, c));
+    /// ```
     pub fn sizes(&self) -> impl Iterator<Item = (usize, usize, usize)> + '_ {
         self.histogram
             .iter()

@@ -10,7 +10,9 @@
 //! Subjects, each one instance shared by all threads: `System`, mimalloc, `SyncFreeList`,
 //! `Locked<FreeList>` (spin lock and std `Mutex`), `Locked` around the small-object
 //! allocator `Segregator<256, Bucketizer<FreeList>, System>`, and the global-allocator
-//! adapter `GlobalAllocator<SyncFreeList>` called directly.
+//! adapter `GlobalAllocator<SyncFreeList>` called directly. Beside them, the design the
+//! crate docs advise for many threads: one `FreeList` per thread (a thread-local pool,
+//! nothing shared), as `FreeList per thread`.
 //!
 //! The per-issue thread benchmarks stay in `global.rs` (`Locked` and the adapter) and
 //! `freelist.rs` (`SyncFreeList` against a lock-free prototype).
@@ -46,8 +48,11 @@ trait Subject: Sync {
     fn alloc(&self) -> NonNull<u8>;
     /// # Safety
     ///
-    /// `p` came from `alloc` of the same subject and is not used afterwards.
+    /// `p` came from `alloc` of the same subject, on the same thread, and is not used
+    /// afterwards.
     unsafe fn free(&self, p: NonNull<u8>);
+    /// Called on each thread before the timed part (to set up thread-local state).
+    fn warm(&self) {}
 }
 
 /// An [`Allocator`] as a subject.
@@ -62,6 +67,31 @@ impl<A: Allocator + Sync> Subject for Ours<A> {
     unsafe fn free(&self, p: NonNull<u8>) {
         // SAFETY: a block of this allocator with this layout (caller).
         unsafe { self.0.deallocate_raw(Block::from_raw_parts(p, LAYOUT)) }
+    }
+}
+
+thread_local! {
+    /// Each thread's own pool, for [`PerThread`].
+    static POOL: FreeList = FreeList::new(64, PER_THREAD).unwrap();
+}
+
+/// One `FreeList` per thread: nothing is shared, so nothing contends.
+struct PerThread;
+
+impl Subject for PerThread {
+    #[inline]
+    fn alloc(&self) -> NonNull<u8> {
+        POOL.with(|pool| pool.allocate_raw(LAYOUT).unwrap().ptr())
+    }
+    #[inline]
+    unsafe fn free(&self, p: NonNull<u8>) {
+        // SAFETY: allocated by this thread's pool with this layout (`Subject::free`'s
+        // contract: same subject, same thread). A block of another thread's pool would be
+        // refused with a "foreign block" panic, not freed.
+        POOL.with(|pool| unsafe { pool.deallocate_raw(Block::from_raw_parts(p, LAYOUT)) });
+    }
+    fn warm(&self) {
+        POOL.with(|_| {});
     }
 }
 
@@ -92,6 +122,7 @@ fn run<S: Subject>(subject: &S, orders: &[Vec<u16>], threads: usize, iters: u64)
                 let barrier = &barrier;
                 s.spawn(move || {
                     let mut slots = vec![NonNull::<u8>::dangling(); PER_THREAD];
+                    subject.warm();
                     barrier.wait();
                     let start = Instant::now();
                     for _ in 0..iters {
@@ -167,6 +198,7 @@ fn thread_scaling(c: &mut Criterion) {
             &small,
             &orders,
         );
+        subject(g, "FreeList per thread", threads, &PerThread, &orders);
         let adapter = Global(GlobalAllocator::new(
             SyncFreeList::new(64, capacity).unwrap(),
         ));

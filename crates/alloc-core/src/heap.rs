@@ -1,10 +1,8 @@
 //! [`Heap`]: the global allocator as an [`Allocator`].
 
+use crate::{Allocator, AllocatorError, Block, FromGlobalAlloc};
 use alloc::alloc as global;
 use core::alloc::{GlobalAlloc, Layout};
-use core::ptr::NonNull;
-
-use crate::{Allocator, AllocatorError, Block};
 
 /// The global heap (`alloc::alloc`, the `#[global_allocator]`, usually the system
 /// allocator) as an [`Allocator`]: the default parent of every other allocator.
@@ -55,47 +53,28 @@ unsafe impl GlobalAlloc for Heap {
     }
 }
 
-/// Implements [`Allocator`] for a `GlobalAlloc` type, turning null into `OutOfMemory`,
-/// answering zero-size requests without calling it, and growing or shrinking with
-/// `realloc` when the alignment stays the same.
+/// Implements [`Allocator`] for a zero-size `GlobalAlloc` handle by forwarding to
+/// [`FromGlobalAlloc`], the one implementation over `GlobalAlloc`.
 macro_rules! allocator_over_global_alloc {
     ($ty:ty) => {
-        // SAFETY: blocks come from a `GlobalAlloc` with the requested layout (so they are
-        // valid, aligned, sized exactly and disjoint from other live blocks); they live
-        // until deallocated, independently of the handle, which is a zero-size `Copy`
-        // value; zero-size requests never reach the `GlobalAlloc`.
+        // SAFETY: every method forwards to `FromGlobalAlloc(self)`, an `Allocator` over the
+        // same `GlobalAlloc`; its blocks live in the `GlobalAlloc`, independently of this
+        // handle, which is a zero-size `Copy` value.
         unsafe impl Allocator for $ty {
             #[inline]
             fn allocate_raw(&self, layout: Layout) -> Result<Block, AllocatorError> {
-                if layout.size() == 0 {
-                    return Ok(Block::empty(layout));
-                }
-                // SAFETY: `layout` has a non-zero size.
-                let ptr = unsafe { GlobalAlloc::alloc(self, layout) };
-                NonNull::new(ptr)
-                    .map(|ptr| Block::from_raw_parts(ptr, layout))
-                    .ok_or(AllocatorError::OutOfMemory)
+                FromGlobalAlloc(self).allocate_raw(layout)
             }
 
             #[inline]
             fn allocate_zeroed_raw(&self, layout: Layout) -> Result<Block, AllocatorError> {
-                if layout.size() == 0 {
-                    return Ok(Block::empty(layout));
-                }
-                // SAFETY: `layout` has a non-zero size.
-                let ptr = unsafe { GlobalAlloc::alloc_zeroed(self, layout) };
-                NonNull::new(ptr)
-                    .map(|ptr| Block::from_raw_parts(ptr, layout))
-                    .ok_or(AllocatorError::OutOfMemory)
+                FromGlobalAlloc(self).allocate_zeroed_raw(layout)
             }
 
             #[inline]
             unsafe fn deallocate_raw(&self, block: Block) {
-                if !block.is_empty() {
-                    // SAFETY: the caller gives back a non-empty block currently allocated
-                    // here; blocks have exact sizes, so the layout is the one used.
-                    unsafe { GlobalAlloc::dealloc(self, block.as_ptr(), block.layout()) }
-                }
+                // SAFETY: forwarded from the caller (the same `GlobalAlloc`).
+                unsafe { FromGlobalAlloc(self).deallocate_raw(block) }
             }
 
             #[inline]
@@ -104,21 +83,8 @@ macro_rules! allocator_over_global_alloc {
                 block: Block,
                 new_layout: Layout,
             ) -> Result<Block, AllocatorError> {
-                if block.is_empty() || new_layout.size() == 0 || block.align() != new_layout.align()
-                {
-                    // SAFETY: forwarded from the caller.
-                    return unsafe { crate::move_block(self, self, block, new_layout) };
-                }
-                // SAFETY: `block` is a non-empty block currently allocated here with
-                // `block.layout()` (caller); the new size is non-zero and, being the size
-                // of a `Layout` with the same alignment, does not overflow `isize` when
-                // rounded up.
-                let ptr = unsafe {
-                    GlobalAlloc::realloc(self, block.as_ptr(), block.layout(), new_layout.size())
-                };
-                NonNull::new(ptr)
-                    .map(|ptr| Block::from_raw_parts(ptr, new_layout))
-                    .ok_or(AllocatorError::OutOfMemory)
+                // SAFETY: forwarded from the caller (the same `GlobalAlloc`).
+                unsafe { FromGlobalAlloc(self).reallocate_raw(block, new_layout) }
             }
         }
     };

@@ -10,7 +10,8 @@
 //! - [`Block`]: pointer, size and alignment of one allocation.
 //! - [`AllocBox`]: a value owned in an allocator, freed on drop.
 //! - [`AllocatorError`]: why a request failed; never allocates.
-//! - [`Heap`] (feature `alloc`): the global heap as an `Allocator`.
+//! - [`Heap`] (feature `alloc`): the global heap as an `Allocator`; [`FromGlobalAlloc`]:
+//!   any `GlobalAlloc` (mimalloc's, your `#[global_allocator]`) as one.
 //! - [`impl_allocator_api2!`]: the one macro that bridges an allocator to the
 //!   `allocator-api2` crate's traits, so `allocator_api2::vec::Vec` and hashbrown's
 //!   `HashMap` can use it on stable Rust.
@@ -56,6 +57,7 @@ mod bridge;
 #[cfg(any(feature = "allocator-api2-02", feature = "allocator-api2-04"))]
 mod compat;
 mod error;
+mod global_alloc;
 #[cfg(feature = "alloc")]
 mod heap;
 mod lock;
@@ -74,6 +76,7 @@ pub use compat::FromApi02;
 #[cfg(feature = "allocator-api2-04")]
 pub use compat::FromApi04;
 pub use error::AllocatorError;
+pub use global_alloc::FromGlobalAlloc;
 #[cfg(feature = "alloc")]
 pub use heap::Heap;
 pub use lock::{RawLock, SpinGuard, SpinLock};

@@ -16,11 +16,10 @@
 #![allow(clippy::std_instead_of_core, clippy::std_instead_of_alloc)]
 
 use allocators::{
-    Allocator, AllocatorError, Block, Fallback, FreeList, GlobalAllocator, Locked, StdMutex,
-    SyncFreeList,
+    Allocator, AllocatorError, Block, Fallback, FreeList, FromGlobalAlloc, GlobalAllocator, Locked,
+    StdMutex, SyncFreeList,
 };
-use core::alloc::{GlobalAlloc, Layout};
-use core::ptr::NonNull;
+use core::alloc::Layout;
 use std::alloc::System;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::mpsc;
@@ -277,48 +276,10 @@ fn global_adapter_as_an_allocator() {
     }
 }
 
-/// `GlobalAlloc` driven through the `Allocator` trait, for the ring.
-struct ViaGlobalAlloc<'a, G>(&'a G);
-
-// SAFETY: blocks come from `G`'s `alloc` and `realloc` with the requested layout (valid,
-// aligned, disjoint: `GlobalAlloc`'s promises) and go back with the layout they have;
-// zero-size requests never reach `G`; reallocations `realloc` cannot express move.
-unsafe impl<G: GlobalAlloc> Allocator for ViaGlobalAlloc<'_, G> {
-    fn allocate_raw(&self, layout: Layout) -> Result<Block, AllocatorError> {
-        if layout.size() == 0 {
-            return Ok(Block::empty(layout));
-        }
-        // SAFETY: the size is not zero.
-        let ptr = unsafe { self.0.alloc(layout) };
-        NonNull::new(ptr)
-            .map(|p| Block::from_raw_parts(p, layout))
-            .ok_or(AllocatorError::OutOfMemory)
-    }
-
-    unsafe fn deallocate_raw(&self, block: Block) {
-        if !block.is_empty() {
-            // SAFETY: a live block, allocated with this layout.
-            unsafe { self.0.dealloc(block.as_ptr(), block.layout()) }
-        }
-    }
-
-    unsafe fn reallocate_raw(&self, block: Block, new: Layout) -> Result<Block, AllocatorError> {
-        if block.is_empty() || new.size() == 0 || new.align() != block.align() {
-            // SAFETY: forwarded from the caller.
-            return unsafe { allocators::move_block(self, self, block, new) };
-        }
-        // SAFETY: a live block with its layout; a non-zero size with the same alignment.
-        let ptr = unsafe { self.0.realloc(block.as_ptr(), block.layout(), new.size()) };
-        NonNull::new(ptr)
-            .map(|p| Block::from_raw_parts(p, new))
-            .ok_or(AllocatorError::OutOfMemory)
-    }
-}
-
 #[test]
 fn global_adapter_through_global_alloc() {
     let global = GlobalAllocator::new(Locked::new(Fallback::new(pool(), allocators::Heap)));
-    let t = ring(&ViaGlobalAlloc(&global), &MIXED_SIZES, 8);
+    let t = ring(&FromGlobalAlloc(&global), &MIXED_SIZES, 8);
     assert!(t.reallocated.load(Relaxed) > 0, "{t:?}");
 }
 

@@ -5,69 +5,21 @@
 
 use crate::pool::{Counters, SizeClassPool};
 use alloc_core::testing::{Conformance, run_ops};
-use alloc_core::{Allocator, AllocatorError, Block};
+use alloc_core::{Allocator, AllocatorError, Block, FromGlobalAlloc};
 use alloc_global::{GlobalAllocator, Locked};
 use core::alloc::{GlobalAlloc, Layout};
-use core::ptr::NonNull;
 use std::alloc::System;
 use std::sync::Barrier;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 type Pool = SizeClassPool<'static, System>;
 
-/// Drives a `GlobalAlloc` through the `Allocator` trait, so the conformance kit can check
-/// the `GlobalAlloc` methods (zero sizes and alignment changes are handled here, since
-/// `GlobalAlloc` excludes them).
-struct ViaGlobalAlloc<'a, G: GlobalAlloc>(&'a G);
-
-// SAFETY: blocks are exactly the `GlobalAlloc`'s, whose contract matches ours for non-zero
-// sizes; zero sizes are answered here with empty blocks.
-unsafe impl<G: GlobalAlloc> Allocator for ViaGlobalAlloc<'_, G> {
-    fn allocate_raw(&self, layout: Layout) -> Result<Block, AllocatorError> {
-        if layout.size() == 0 {
-            return Ok(Block::empty(layout));
-        }
-        // SAFETY: non-zero size.
-        let ptr = unsafe { self.0.alloc(layout) };
-        NonNull::new(ptr)
-            .map(|p| Block::from_raw_parts(p, layout))
-            .ok_or(AllocatorError::OutOfMemory)
-    }
-    fn allocate_zeroed_raw(&self, layout: Layout) -> Result<Block, AllocatorError> {
-        if layout.size() == 0 {
-            return Ok(Block::empty(layout));
-        }
-        // SAFETY: non-zero size.
-        let ptr = unsafe { self.0.alloc_zeroed(layout) };
-        NonNull::new(ptr)
-            .map(|p| Block::from_raw_parts(p, layout))
-            .ok_or(AllocatorError::OutOfMemory)
-    }
-    unsafe fn deallocate_raw(&self, block: Block) {
-        if !block.is_empty() {
-            // SAFETY: a block of ours has its exact requested layout.
-            unsafe { self.0.dealloc(block.as_ptr(), block.layout()) }
-        }
-    }
-    unsafe fn reallocate_raw(&self, block: Block, new: Layout) -> Result<Block, AllocatorError> {
-        if block.is_empty() || new.size() == 0 || new.align() != block.align() {
-            // SAFETY: forwarded from the caller.
-            return unsafe { alloc_core::move_block(self, self, block, new) };
-        }
-        // SAFETY: a live block with its layout, non-zero new size of a valid layout.
-        let ptr = unsafe { self.0.realloc(block.as_ptr(), block.layout(), new.size()) };
-        NonNull::new(ptr)
-            .map(|p| Block::from_raw_parts(p, new))
-            .ok_or(AllocatorError::OutOfMemory)
-    }
-}
-
 #[test]
 fn conformance_through_global_alloc_calls() {
     let counters = Counters::new();
     Conformance::new().check_with(|ops| {
         let global = GlobalAllocator::new(Locked::new(SizeClassPool::new_in(System, &counters)));
-        run_ops(&ViaGlobalAlloc(&global), ops)
+        run_ops(&FromGlobalAlloc(&global), ops)
     });
     assert_eq!(counters.live(), 0);
     assert!(counters.pool_served() > 0);

@@ -51,6 +51,7 @@ fn every_leaf_is_re_exported_at_the_root() {
     assert_eq!(home::<a::Locked<a::Heap>>(), "alloc_global");
     assert_eq!(home::<a::GlobalAllocator<a::Heap>>(), "alloc_global");
     assert_eq!(home::<a::SpinLock>(), "alloc_core");
+    assert_eq!(home::<a::FromGlobalAlloc<'_, a::Heap>>(), "alloc_core");
     assert_eq!(home::<a::StdMutex>(), "alloc_global");
     assert_eq!(home::<a::testing::Conformance>(), "alloc_core");
     // Functions and constants too.

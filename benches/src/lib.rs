@@ -68,34 +68,33 @@ pub fn shuffle<T>(items: &mut [T], seed: u64) {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Mimalloc;
 
-// SAFETY: forwards to mimalloc's `GlobalAlloc` with the requested layout (blocks of at least
-// that size, valid until freed, outside this zero-size handle); zero-size requests get
-// `Block::empty` and are never passed to mimalloc.
+/// The one adapter over `GlobalAlloc` (`Heap` and `System` use it too).
+const MI: allocators::FromGlobalAlloc<'static, mimalloc::MiMalloc> =
+    allocators::FromGlobalAlloc(&mimalloc::MiMalloc);
+
+// SAFETY: every method forwards to `FromGlobalAlloc` over mimalloc, whose blocks live in
+// mimalloc, independently of this zero-size handle.
 unsafe impl allocators::Allocator for Mimalloc {
     #[inline]
     fn allocate_raw(
         &self,
         layout: std::alloc::Layout,
     ) -> Result<allocators::Block, allocators::AllocatorError> {
-        use std::alloc::GlobalAlloc;
-        if layout.size() == 0 {
-            return Ok(allocators::Block::empty(layout));
-        }
-        // SAFETY: `layout` has a non-zero size.
-        let ptr = unsafe { mimalloc::MiMalloc.alloc(layout) };
-        std::ptr::NonNull::new(ptr)
-            .map(|ptr| allocators::Block::from_raw_parts(ptr, layout))
-            .ok_or(allocators::AllocatorError::OutOfMemory)
+        MI.allocate_raw(layout)
+    }
+
+    #[inline]
+    fn allocate_zeroed_raw(
+        &self,
+        layout: std::alloc::Layout,
+    ) -> Result<allocators::Block, allocators::AllocatorError> {
+        MI.allocate_zeroed_raw(layout)
     }
 
     #[inline]
     unsafe fn deallocate_raw(&self, block: allocators::Block) {
-        use std::alloc::GlobalAlloc;
-        if !block.is_empty() {
-            // SAFETY: a block of mimalloc (the caller's contract); mimalloc frees by pointer,
-            // any layout the block fits is accepted.
-            unsafe { mimalloc::MiMalloc.dealloc(block.as_ptr(), block.layout()) }
-        }
+        // SAFETY: forwarded (the caller's contract: a block of mimalloc).
+        unsafe { MI.deallocate_raw(block) }
     }
 
     /// With `mi_realloc` (in place where it can), as a `GlobalAlloc` user gets it.
@@ -105,19 +104,8 @@ unsafe impl allocators::Allocator for Mimalloc {
         block: allocators::Block,
         new_layout: std::alloc::Layout,
     ) -> Result<allocators::Block, allocators::AllocatorError> {
-        use std::alloc::GlobalAlloc;
-        if block.is_empty() || new_layout.size() == 0 || new_layout.align() > block.align() {
-            // SAFETY: forwarded (the caller's contract: `block` is ours).
-            return unsafe { allocators::move_block(self, self, block, new_layout) };
-        }
-        // SAFETY: a non-empty block of mimalloc (the caller's contract) with its layout; the
-        // new size is non-zero; the block's alignment is at least the new one.
-        let ptr = unsafe {
-            mimalloc::MiMalloc.realloc(block.as_ptr(), block.layout(), new_layout.size())
-        };
-        std::ptr::NonNull::new(ptr)
-            .map(|ptr| allocators::Block::from_raw_parts(ptr, new_layout))
-            .ok_or(allocators::AllocatorError::OutOfMemory)
+        // SAFETY: forwarded (the caller's contract: a block of mimalloc).
+        unsafe { MI.reallocate_raw(block, new_layout) }
     }
 }
 

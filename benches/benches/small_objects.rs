@@ -24,14 +24,14 @@
 // A std program: the core/alloc import lints are for the `no_std` libraries.
 #![allow(clippy::std_instead_of_core, clippy::std_instead_of_alloc)]
 
-use std::alloc::{GlobalAlloc, Layout, System};
+use std::alloc::{Layout, System};
 use std::hint::black_box;
 use std::ptr::NonNull;
 
 use alloc_compose::{AllocatorExt, AllocatorList, Bucketizer, Segregator};
 use alloc_freelist::FreeList;
-use allocators::{Allocator, AllocatorError, Block};
-use allocators_benches::Xorshift;
+use allocators::{Allocator, Block};
+use allocators_benches::{Mimalloc, Xorshift};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 /// Operations per iteration.
@@ -76,34 +76,6 @@ fn ops() -> Vec<Op> {
 
 fn layout(size: usize) -> Layout {
     Layout::from_size_align(size, 8).unwrap()
-}
-
-/// mimalloc (a `GlobalAlloc`) as an [`Allocator`].
-struct Mimalloc;
-
-// SAFETY: forwards to mimalloc's `GlobalAlloc` with the requested layout (blocks of exactly
-// that size, valid until freed, outside this zero-size handle); zero-size requests get
-// `Block::empty` and are never passed to mimalloc.
-unsafe impl Allocator for Mimalloc {
-    #[inline]
-    fn allocate_raw(&self, layout: Layout) -> Result<Block, AllocatorError> {
-        if layout.size() == 0 {
-            return Ok(Block::empty(layout));
-        }
-        // SAFETY: `layout` has a non-zero size.
-        let ptr = unsafe { mimalloc::MiMalloc.alloc(layout) };
-        NonNull::new(ptr)
-            .map(|ptr| Block::from_raw_parts(ptr, layout))
-            .ok_or(AllocatorError::OutOfMemory)
-    }
-
-    #[inline]
-    unsafe fn deallocate_raw(&self, block: Block) {
-        if !block.is_empty() {
-            // SAFETY: a block of mimalloc with its exact layout (caller).
-            unsafe { mimalloc::MiMalloc.dealloc(block.as_ptr(), block.layout()) }
-        }
-    }
 }
 
 /// What the workload needs from a subject: allocate a block, free it.

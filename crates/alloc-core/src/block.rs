@@ -62,12 +62,32 @@ impl Meta {
     const SIZE_BITS: u32 = 58;
     const SIZE_MASK: usize = (1 << Self::SIZE_BITS) - 1;
 
-    #[inline]
+    /// The largest size a block can describe.
+    const MAX_SIZE: usize = Self::SIZE_MASK;
+
+    /// Packs `layout`.
+    ///
+    /// # Panics
+    ///
+    /// If `layout.size()` exceeds [`Self::MAX_SIZE`], in every build: a larger size would
+    /// spill into the alignment bits and `Block::layout` would build an invalid `Layout`.
+    #[inline(always)]
+    #[track_caller]
     const fn new(layout: Layout) -> Self {
-        debug_assert!(
-            layout.size() <= Self::SIZE_MASK,
-            "a block cannot be larger than 2^58 bytes"
-        );
+        if layout.size() > Self::MAX_SIZE {
+            too_large(layout.size());
+        }
+        // SAFETY: just checked.
+        unsafe { Self::new_unchecked(layout) }
+    }
+
+    /// Packs `layout` without the size check.
+    ///
+    /// # Safety
+    ///
+    /// `layout.size() <= Self::MAX_SIZE`.
+    #[inline(always)]
+    const unsafe fn new_unchecked(layout: Layout) -> Self {
         Self(layout.size() | ((layout.align().trailing_zeros() as usize) << Self::SIZE_BITS))
     }
 
@@ -88,8 +108,19 @@ struct Meta(Layout);
 
 #[cfg(not(target_pointer_width = "64"))]
 impl Meta {
-    #[inline]
+    /// The largest size a block can describe: every valid `Layout`'s.
+    const MAX_SIZE: usize = isize::MAX as usize;
+
+    #[inline(always)]
     const fn new(layout: Layout) -> Self {
+        Self(layout)
+    }
+
+    /// # Safety
+    ///
+    /// None beyond `new`'s (kept `unsafe` to match the 64-bit signature).
+    #[inline(always)]
+    const unsafe fn new_unchecked(layout: Layout) -> Self {
         Self(layout)
     }
 
@@ -102,6 +133,16 @@ impl Meta {
     const fn align(self) -> usize {
         self.0.align()
     }
+}
+
+/// The panic of a block constructor given a size that cannot be described: out of line so
+/// that the constructors stay small.
+#[cfg(target_pointer_width = "64")]
+#[cold]
+#[inline(never)]
+#[track_caller]
+const fn too_large(_size: usize) -> ! {
+    panic!("Block: a block cannot be 2^58 bytes (256 PiB) or larger")
 }
 
 impl core::fmt::Debug for Block {
@@ -128,8 +169,10 @@ impl Block {
     ///
     /// # Panics
     ///
-    /// In debug builds, if `ptr` is not aligned to `layout.align()`. On 64-bit targets, if
-    /// `layout.size()` is 2^58 bytes or more (no real allocation can be that large).
+    /// In debug builds, if `ptr` is not aligned to `layout.align()`. On 64-bit targets, in
+    /// every build, if `layout.size()` is 2^58 bytes or more (no real allocation can be that
+    /// large, and the size would not fit the block's packed representation); see
+    /// [`Block::MAX_SIZE`].
     ///
     /// # Examples
     ///
@@ -143,6 +186,7 @@ impl Block {
     /// ```
     #[inline]
     #[must_use]
+    #[track_caller]
     pub fn from_raw_parts(ptr: NonNull<u8>, layout: Layout) -> Self {
         debug_assert!(
             ptr.as_ptr().addr() & (layout.align() - 1) == 0,
@@ -151,6 +195,53 @@ impl Block {
         Self {
             ptr,
             meta: Meta::new(layout),
+        }
+    }
+
+    /// The largest size a block can describe: 2^58 - 1 bytes on 64-bit targets (the size
+    /// shares a word with the alignment), `isize::MAX` elsewhere. Every block that
+    /// describes real memory is smaller: no 64-bit CPU addresses 2^58 bytes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use alloc_core::Block;
+    ///
+    /// assert!(Block::MAX_SIZE >= 1 << 47);
+    /// ```
+    pub const MAX_SIZE: usize = Meta::MAX_SIZE;
+
+    /// As [`from_raw_parts`](Self::from_raw_parts), without the size check: for hot paths
+    /// whose sizes are already known to be small.
+    ///
+    /// # Safety
+    ///
+    /// `layout.size() <= Block::MAX_SIZE` (for example: the block lies inside memory that
+    /// exists, or its size was checked against a small bound). `ptr` should be aligned to
+    /// `layout.align()` (checked in debug builds, as by `from_raw_parts`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use alloc_core::Block;
+    /// use core::{alloc::Layout, ptr::NonNull};
+    ///
+    /// let mut x = [0u8; 16];
+    /// // SAFETY: 16 bytes is far below `Block::MAX_SIZE`.
+    /// let block = unsafe { Block::from_raw_parts_unchecked(NonNull::from(&mut x).cast(), Layout::new::<[u8; 16]>()) };
+    /// assert_eq!(block.size(), 16);
+    /// ```
+    #[inline(always)]
+    #[must_use]
+    pub unsafe fn from_raw_parts_unchecked(ptr: NonNull<u8>, layout: Layout) -> Self {
+        debug_assert!(
+            ptr.as_ptr().addr() & (layout.align() - 1) == 0,
+            "block pointer is not aligned to its layout"
+        );
+        Self {
+            ptr,
+            // SAFETY: forwarded from the caller.
+            meta: unsafe { Meta::new_unchecked(layout) },
         }
     }
 

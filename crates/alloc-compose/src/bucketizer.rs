@@ -176,7 +176,10 @@ impl<A, const N: usize> Bucketizer<A, N> {
                 "size classes are not strictly increasing",
             ));
         }
-        let pow2 = sizes[0].is_power_of_two() && sizes.windows(2).all(|w| w[1] == w[0] * 2);
+        // Checked: sizes near `usize::MAX` have no double (they are simply not consecutive
+        // powers of two, and binary search serves them).
+        let pow2 = sizes[0].is_power_of_two()
+            && sizes.windows(2).all(|w| w[0].checked_mul(2) == Some(w[1]));
         let shift = if pow2 {
             sizes[0].trailing_zeros()
         } else {

@@ -12,6 +12,7 @@ mod fallback;
 mod guard;
 mod list;
 mod proxy;
+mod reentry;
 mod segregator;
 mod stats;
 mod support;

@@ -48,6 +48,9 @@ use quickcheck::{Arbitrary, Gen};
 
 use crate::{Allocator, Block, BlockOwner};
 
+mod reentry;
+pub use reentry::{Hostile, Reentry, run_ops_owner_reentrant, run_ops_reentrant};
+
 /// One step of a generated sequence.
 ///
 /// Indices pick a live block modulo the number of live blocks (an index into nothing is a
@@ -231,6 +234,9 @@ pub struct Report {
     pub deallocations: usize,
     /// Requests (allocations or reallocations) that returned an error.
     pub failures: usize,
+    /// Operations the hostile code of the [re-entrancy mode](Reentry) performed through
+    /// the allocator from inside its own calls (0 outside that mode).
+    pub reentrant: usize,
 }
 
 /// A broken promise: which step of the sequence, and what went wrong.
@@ -314,7 +320,7 @@ struct Live {
 /// assert!(report.allocations > 0);
 /// ```
 pub fn run_ops<A: Allocator + ?Sized>(alloc: &A, ops: &[Op]) -> Result<Report, Violation> {
-    run(alloc, ops, None)
+    run(alloc, ops, None, None)
 }
 
 /// As [`run_ops`], and also checks that `owns_block` is true for every live block and
@@ -382,27 +388,79 @@ pub fn run_ops<A: Allocator + ?Sized>(alloc: &A, ops: &[Op]) -> Result<Report, V
 /// assert_eq!((report.allocations, report.deallocations), (1, 1));
 /// ```
 pub fn run_ops_owner<A: BlockOwner + ?Sized>(alloc: &A, ops: &[Op]) -> Result<Report, Violation> {
-    run(alloc, ops, Some(&|b: &Block| alloc.owns_block(b)))
+    run(alloc, ops, Some(&|b: &Block| alloc.owns_block(b)), None)
 }
 
 fn run<A: Allocator + ?Sized>(
     alloc: &A,
     ops: &[Op],
     owns: Option<&dyn Fn(&Block) -> bool>,
+    reentry: Option<(&Reentry, &[Op])>,
 ) -> Result<Report, Violation> {
-    let mut live: Vec<Live> = Vec::new();
-    let mut report = Report::default();
-    let mut next_fill: u8 = 1;
+    let mut model = Model::default();
     // Memory the allocator never handed out: owners must disclaim it.
     let mut foreign = [0u64; 4];
     let foreign_block = Block::from_raw_parts(
         core::ptr::NonNull::from(&mut foreign).cast(),
         Layout::new::<[u64; 4]>(),
     );
+    // Hostile code, if any, runs only while `alloc` is alive and this run is on.
+    let armed = reentry.map(|(reentry, script)| {
+        let armed = reentry.arm(alloc);
+        armed.set_script(script);
+        armed
+    });
 
     for (step, op) in ops.iter().enumerate() {
         let fail = |message: String| Violation { step, message };
-        match *op {
+        model.apply(alloc, *op).map_err(fail)?;
+        if let Some(armed) = &armed {
+            armed.take_violation().map_err(fail)?;
+        }
+        if let Some(owns) = owns {
+            for entry in model.live.iter().filter(|e| !e.block.is_empty()) {
+                if !owns(&entry.block) {
+                    return Err(fail(format!(
+                        "owns_block is false for live block {:?}",
+                        entry.block
+                    )));
+                }
+            }
+            if let Some(armed) = &armed {
+                armed.take_violation().map_err(fail)?;
+            }
+            if owns(&foreign_block) {
+                return Err(fail(String::from(
+                    "owns_block is true for memory the allocator never handed out",
+                )));
+            }
+        }
+    }
+
+    let step = ops.len();
+    let fail = |message: String| Violation { step, message };
+    model.free_all(alloc).map_err(fail)?;
+    if let Some(armed) = armed {
+        armed.take_violation().map_err(fail)?;
+        model.report.reentrant = armed.finish().map_err(fail)?;
+    }
+    Ok(model.report)
+}
+
+/// The model of the live blocks of one actor (the sequence, or the hostile code of the
+/// re-entrancy mode) and what it did.
+#[derive(Default)]
+struct Model {
+    live: Vec<Live>,
+    report: Report,
+    /// The fill of the next block (never 0: zeroed memory must not look like a pattern).
+    next_fill: u8,
+}
+
+impl Model {
+    /// Performs `op` on `alloc` and checks the result against the model.
+    fn apply<A: Allocator + ?Sized>(&mut self, alloc: &A, op: Op) -> Result<(), String> {
+        match op {
             Op::Alloc {
                 size,
                 align_log2,
@@ -414,60 +472,59 @@ fn run<A: Allocator + ?Sized>(
                 } else {
                     alloc.allocate_raw(layout)
                 };
-                match result {
-                    Ok(block) => {
-                        check_block(&block, layout).map_err(fail)?;
-                        if zeroed {
-                            // SAFETY: the block is valid for reads of its size (contract).
-                            let bytes = unsafe { bytes_of(&block) };
-                            if let Err(i) = check_fill(bytes, 0) {
-                                return Err(fail(format!(
-                                    "allocate_zeroed_raw({layout:?}) returned a block whose byte {i} is {:#x}",
-                                    bytes[i]
-                                )));
-                            }
-                        }
-                        check_disjoint(&block, &live).map_err(fail)?;
-                        let fill = next_fill;
-                        next_fill = next_fill.wrapping_add(1).max(1);
-                        // SAFETY: the block is valid for writes of its size (contract).
-                        unsafe { fill_block(&block, fill) };
-                        live.push(Live {
-                            block,
-                            requested: size,
-                            fill,
-                        });
-                        report.allocations += 1;
+                let Ok(block) = result else {
+                    self.report.failures += 1;
+                    return Ok(());
+                };
+                check_block(&block, layout)?;
+                if zeroed {
+                    // SAFETY: the block is valid for reads of its size (contract).
+                    let bytes = unsafe { bytes_of(&block) };
+                    if let Err(i) = check_fill(bytes, 0) {
+                        return Err(format!(
+                            "allocate_zeroed_raw({layout:?}) returned a block whose byte {i} is {:#x}",
+                            bytes[i]
+                        ));
                     }
-                    Err(_) => report.failures += 1,
                 }
+                check_disjoint(&block, &self.live)?;
+                let fill = self.next_fill.max(1);
+                self.next_fill = fill.wrapping_add(1).max(1);
+                // SAFETY: the block is valid for writes of its size (contract).
+                unsafe { fill_block(&block, fill) };
+                self.live.push(Live {
+                    block,
+                    requested: size,
+                    fill,
+                });
+                self.report.allocations += 1;
             }
             Op::Free { index } => {
-                if live.is_empty() {
-                    continue;
+                if self.live.is_empty() {
+                    return Ok(());
                 }
-                let entry = live.swap_remove(index % live.len());
-                check_contents(&entry, entry.block.size()).map_err(fail)?;
+                let entry = self.live.swap_remove(index % self.live.len());
+                check_contents(&entry, entry.block.size())?;
                 // SAFETY: the block is live in the model, hence currently allocated.
                 unsafe { alloc.deallocate_raw(entry.block) };
-                report.deallocations += 1;
+                self.report.deallocations += 1;
             }
             Op::Realloc {
                 index,
                 size,
                 align_log2,
             } => {
-                if live.is_empty() {
-                    continue;
+                if self.live.is_empty() {
+                    return Ok(());
                 }
-                let i = index % live.len();
+                let i = index % self.live.len();
                 let new_layout = layout(size, align_log2);
-                let old = live.swap_remove(i);
-                check_contents(&old, old.block.size()).map_err(fail)?;
+                let old = self.live.swap_remove(i);
+                check_contents(&old, old.block.size())?;
                 // SAFETY: the block is live in the model, hence currently allocated.
                 match unsafe { alloc.reallocate_raw(old.block, new_layout) } {
                     Ok(block) => {
-                        check_block(&block, new_layout).map_err(fail)?;
+                        check_block(&block, new_layout)?;
                         let kept = old.block.size().min(size);
                         let moved = Live {
                             block,
@@ -475,52 +532,37 @@ fn run<A: Allocator + ?Sized>(
                             fill: old.fill,
                         };
                         check_contents(&moved, kept).map_err(|m| {
-                            fail(format!(
-                                "contents lost by reallocate_raw to {new_layout:?}: {m}"
-                            ))
+                            format!("contents lost by reallocate_raw to {new_layout:?}: {m}")
                         })?;
-                        check_disjoint(&block, &live).map_err(fail)?;
+                        check_disjoint(&block, &self.live)?;
                         // SAFETY: the block is valid for writes of its size (contract).
                         unsafe { fill_block(&block, moved.fill) };
-                        live.push(moved);
-                        report.reallocations += 1;
+                        self.live.push(moved);
+                        self.report.reallocations += 1;
                     }
                     Err(_) => {
                         check_contents(&old, old.block.size()).map_err(|m| {
-                            fail(format!("a failed reallocate_raw changed the block: {m}"))
+                            format!("a failed reallocate_raw changed the block: {m}")
                         })?;
-                        live.push(old);
-                        report.failures += 1;
+                        self.live.push(old);
+                        self.report.failures += 1;
                     }
                 }
             }
         }
-        if let Some(owns) = owns {
-            for entry in live.iter().filter(|e| !e.block.is_empty()) {
-                if !owns(&entry.block) {
-                    return Err(fail(format!(
-                        "owns_block is false for live block {:?}",
-                        entry.block
-                    )));
-                }
-            }
-            if owns(&foreign_block) {
-                return Err(fail(String::from(
-                    "owns_block is true for memory the allocator never handed out",
-                )));
-            }
-        }
+        Ok(())
     }
 
-    let step = ops.len();
-    for entry in live.drain(..) {
-        check_contents(&entry, entry.block.size())
-            .map_err(|message| Violation { step, message })?;
-        // SAFETY: the block is live in the model, hence currently allocated.
-        unsafe { alloc.deallocate_raw(entry.block) };
-        report.deallocations += 1;
+    /// Checks and gives back every live block.
+    fn free_all<A: Allocator + ?Sized>(&mut self, alloc: &A) -> Result<(), String> {
+        while let Some(entry) = self.live.pop() {
+            check_contents(&entry, entry.block.size())?;
+            // SAFETY: the block is live in the model, hence currently allocated.
+            unsafe { alloc.deallocate_raw(entry.block) };
+            self.report.deallocations += 1;
+        }
+        Ok(())
     }
-    Ok(report)
 }
 
 fn layout(size: usize, align_log2: u8) -> Layout {
@@ -691,6 +733,9 @@ unsafe fn fill_block(block: &Block, fill: u8) {
 pub struct Counterexample {
     /// The minimal failing sequence.
     pub ops: Vec<Op>,
+    /// The minimal hostile script run from inside the allocator's calls (empty outside the
+    /// [re-entrancy mode](Reentry)).
+    pub hostile: Vec<Op>,
     /// What it breaks.
     pub violation: Violation,
     /// How many sequences passed before it was found.
@@ -708,6 +753,16 @@ impl fmt::Display for Counterexample {
         writeln!(f, "minimal sequence ({} ops):", self.ops.len())?;
         for (i, op) in self.ops.iter().enumerate() {
             writeln!(f, "  {i:3}: {op:?}")?;
+        }
+        if !self.hostile.is_empty() {
+            writeln!(
+                f,
+                "hostile script, run from inside the allocator's calls ({} ops):",
+                self.hostile.len()
+            )?;
+            for (i, op) in self.hostile.iter().enumerate() {
+                writeln!(f, "  {i:3}: {op:?}")?;
+            }
         }
         Ok(())
     }
@@ -920,28 +975,178 @@ impl Conformance {
     where
         F: FnMut(&[Op]) -> Result<Report, Violation>,
     {
+        self.drive(|ops: &Vec<Op>| property(ops))
+            .map_err(|(ops, violation, passed)| Counterexample {
+                ops,
+                hostile: Vec::new(),
+                violation,
+                passed,
+            })
+    }
+
+    /// The [re-entrancy mode](Reentry): checks the allocator that `make` builds around a
+    /// [`Reentry`] (its parts wrapped with [`Reentry::wrap`], or its loggers, factories or
+    /// callbacks calling [`Reentry::hook`]) while hostile code allocates, frees and
+    /// reallocates through it from inside its own calls. Panics with a minimal
+    /// [`Counterexample`] (sequence and hostile script) on failure.
+    ///
+    /// # Panics
+    ///
+    /// If a sequence breaks the contract or panics; the message shows both minimal
+    /// sequences.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use alloc_core::{testing::{Conformance, Reentry}, Heap};
+    ///
+    /// let report = Conformance::new().tests(100).check_reentrant(|r: &Reentry| r.wrap(Heap));
+    /// assert!(report.reentrant > 0);
+    /// ```
+    pub fn check_reentrant<A: Allocator, F: FnMut(&Reentry) -> A>(&self, mut make: F) -> Report {
+        self.check_reentrant_with(|ops, hostile| {
+            let reentry = Reentry::new();
+            let alloc = make(&reentry);
+            run_ops_reentrant(&alloc, &reentry, ops, hostile)
+        })
+    }
+
+    /// As [`check_reentrant`](Self::check_reentrant), with the owner checks of
+    /// [`run_ops_owner`] (`owns_block` runs with the hooks live as well).
+    ///
+    /// # Panics
+    ///
+    /// As [`check_reentrant`](Self::check_reentrant).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use alloc_core::{testing::{Conformance, Reentry}, Heap};
+    ///
+    /// // `&mut A` is an owner when `A` is; here a wrapped heap inside a test owner would go.
+    /// let report = Conformance::new().tests(10).check_reentrant(|r: &Reentry| r.wrap(Heap));
+    /// assert_eq!(report.failures, 0);
+    /// ```
+    pub fn check_owner_reentrant<A: BlockOwner, F: FnMut(&Reentry) -> A>(
+        &self,
+        mut make: F,
+    ) -> Report {
+        self.check_reentrant_with(|ops, hostile| {
+            let reentry = Reentry::new();
+            let alloc = make(&reentry);
+            run_ops_owner_reentrant(&alloc, &reentry, ops, hostile)
+        })
+    }
+
+    /// The re-entrancy mode with a custom property of the sequence and the hostile script
+    /// (for set-ups [`check_reentrant`](Self::check_reentrant) cannot express: borrowed
+    /// parents, shared state). Panics with the minimal counterexample.
+    ///
+    /// # Panics
+    ///
+    /// As [`check_reentrant`](Self::check_reentrant).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use alloc_core::{testing::{run_ops_reentrant, Conformance, Reentry}, Heap};
+    ///
+    /// let reentry = Reentry::new();
+    /// let heap = reentry.wrap(Heap);
+    /// Conformance::new().tests(10).check_reentrant_with(|ops, hostile| {
+    ///     run_ops_reentrant(&heap, &reentry, ops, hostile)
+    /// });
+    /// ```
+    pub fn check_reentrant_with<F>(&self, property: F) -> Report
+    where
+        F: FnMut(&[Op], &[Op]) -> Result<Report, Violation>,
+    {
+        match self.quicktest_reentrant(property) {
+            Ok(report) => report,
+            Err(counterexample) => panic!("{counterexample}"),
+        }
+    }
+
+    /// As [`check_reentrant_with`](Self::check_reentrant_with), returning the
+    /// counterexample instead of panicking.
+    ///
+    /// # Errors
+    ///
+    /// The minimal failing sequence and hostile script.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use alloc_core::{testing::{run_ops_reentrant, Conformance, Reentry}, Heap};
+    ///
+    /// let report = Conformance::new()
+    ///     .tests(20)
+    ///     .quicktest_reentrant(|ops, hostile| {
+    ///         let reentry = Reentry::new();
+    ///         run_ops_reentrant(&reentry.wrap(Heap), &reentry, ops, hostile)
+    ///     })
+    ///     .unwrap();
+    /// assert!(report.allocations > 0);
+    /// ```
+    pub fn quicktest_reentrant<F>(&self, mut property: F) -> Result<Report, Counterexample>
+    where
+        F: FnMut(&[Op], &[Op]) -> Result<Report, Violation>,
+    {
+        self.drive(|(ops, hostile): &(Vec<Op>, Vec<Op>)| property(ops, hostile))
+            .map_err(|((ops, hostile), violation, passed)| Counterexample {
+                ops,
+                hostile,
+                violation,
+                passed,
+            })
+    }
+
+    /// Generates inputs, runs `property` on each (a panic counts as a violation), and
+    /// shrinks the first failing input.
+    fn drive<I, F>(&self, mut property: F) -> Result<Report, (I, Violation, u64)>
+    where
+        I: Arbitrary,
+        F: FnMut(&I) -> Result<Report, Violation>,
+    {
         let mut generator = Gen::new(self.max_ops);
         let mut total = Report::default();
+        let mut checked = |input: &I| catch_panic(|| property(input));
         for passed in 0..env_cap(self.tests) {
-            let ops = Vec::<Op>::arbitrary(&mut generator);
-            match property(&ops) {
+            let input = I::arbitrary(&mut generator);
+            match checked(&input) {
                 Ok(r) => {
                     total.allocations += r.allocations;
                     total.reallocations += r.reallocations;
                     total.deallocations += r.deallocations;
                     total.failures += r.failures;
+                    total.reentrant += r.reentrant;
                 }
                 Err(violation) => {
-                    let (ops, violation) = shrink(ops, violation, &mut property);
-                    return Err(Counterexample {
-                        ops,
-                        violation,
-                        passed,
-                    });
+                    let (input, violation) = shrink(input, violation, &mut checked);
+                    return Err((input, violation, passed));
                 }
             }
         }
         Ok(total)
+    }
+}
+
+/// Runs `f`, turning a panic into a violation (so that a panicking allocator is shrunk to
+/// a minimal sequence like any other failure).
+fn catch_panic<F: FnOnce() -> Result<Report, Violation>>(f: F) -> Result<Report, Violation> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(result) => result,
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| String::from(*s))
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| String::from("(a panic without a message)"));
+            Err(Violation {
+                step: usize::MAX,
+                message: format!("panicked: {message}"),
+            })
+        }
     }
 }
 
@@ -955,9 +1160,10 @@ fn env_cap(tests: u64) -> u64 {
 }
 
 /// Greedy shrinking: keep taking the first smaller candidate that still fails.
-fn shrink<F>(mut ops: Vec<Op>, mut violation: Violation, property: &mut F) -> (Vec<Op>, Violation)
+fn shrink<I, F>(mut ops: I, mut violation: Violation, property: &mut F) -> (I, Violation)
 where
-    F: FnMut(&[Op]) -> Result<Report, Violation>,
+    I: Arbitrary,
+    F: FnMut(&I) -> Result<Report, Violation>,
 {
     // Bounded, so a pathological case still ends.
     'outer: for _ in 0..1_000 {

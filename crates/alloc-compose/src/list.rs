@@ -1,5 +1,24 @@
 //! [`AllocatorList`]: chunked growth, one more allocator instance whenever the current ones
 //! are full.
+//!
+//! # Re-entrancy
+//!
+//! The list calls user code all the time: the instances (whose allocators may run loggers),
+//! the factory, the parent, `owns_block`, the instances' destructors and the callback of
+//! [`AllocatorList::for_each_instance`]. That code may use the list again (allocate, free,
+//! reallocate, walk it), for example by dropping a box of the list. The design that keeps
+//! this sound:
+//!
+//! **Invariant: while any operation of the list is in progress (`depth > 0`), no node is
+//! unlinked, moved or freed; nodes are only added, at the head.** Every operation counts
+//! itself in `depth` for its whole duration (also on unwind). So a node pointer an operation
+//! holds across a call into user code stays valid, and its `next` still leads through every
+//! node that was after it. The changes that the invariant defers (moving the instance that
+//! served a request to the front; dropping instances that became empty, beyond the one
+//! spare) are made by the outermost operation at its end, in [`AllocatorList::settle`],
+//! from positions found again at that moment, and a node is unlinked before its instance is
+//! dropped and its memory given back (the user code those run sees a list without it). A
+//! panic in user code skips the deferred changes; the next operation makes them.
 
 use core::alloc::Layout;
 use core::cell::Cell;
@@ -169,8 +188,12 @@ macro_rules! allocator_list_struct {
             head: Cell<Option<NonNull<Node<F::Output>>>>,
             /// Nodes in the list.
             len: Cell<usize>,
-            /// Nodes whose `live` is 0: at most one (the spare).
+            /// Nodes whose `live` is 0: at most one (the spare) between operations; more
+            /// while operations are in progress (see the module docs).
             empty: Cell<usize>,
+            /// Operations of the list in progress: the outermost one, and those that user
+            /// code it called started (see the module docs).
+            depth: Cell<usize>,
         }
     };
 }
@@ -236,6 +259,7 @@ impl<F: AllocatorFactory, P: Allocator> AllocatorList<F, P> {
             head: Cell::new(None),
             len: Cell::new(0),
             empty: Cell::new(0),
+            depth: Cell::new(0),
         }
     }
 
@@ -327,15 +351,73 @@ impl<F: AllocatorFactory, P: Allocator> AllocatorList<F, P> {
     /// list.for_each_instance(|guard| live += guard.live_blocks());
     /// assert_eq!(live, 1);
     /// ```
+    ///
+    /// `f` may use the list (allocate, free, walk it again): instances that become empty
+    /// meanwhile are dropped after the walk, and instances made meanwhile are not visited.
     pub fn for_each_instance(&self, mut f: impl FnMut(&F::Output)) {
-        let mut cur = self.head.get();
-        while let Some(node) = cur {
-            // SAFETY: nodes in the list are live (see `node`); `f` cannot reach the list
-            // mutably (it only has `&F::Output`).
-            let node = unsafe { self.node(node) };
-            f(&node.alloc);
-            cur = node.next.get();
+        self.operation(|| {
+            let mut cur = self.head.get();
+            while let Some(node) = cur {
+                // SAFETY: a node of the list, and this operation is in progress, so nothing
+                // frees it while `f` runs (module invariant), whatever `f` does.
+                let node = unsafe { self.node(node) };
+                f(&node.alloc);
+                cur = node.next.get();
+            }
+        });
+    }
+
+    /// Runs `body` as an operation of the list: counted in `depth` (also on unwind), and,
+    /// when it is the outermost one, followed by [`settle`](Self::settle).
+    #[inline(always)]
+    fn operation<R>(&self, body: impl FnOnce() -> R) -> R {
+        let op = InProgress::enter(&self.depth);
+        let result = body();
+        if op.is_outermost() {
+            self.settle();
         }
+        result
+    }
+
+    /// The changes deferred while operations were in progress: drops the instances that
+    /// are empty beyond the first one (the spare). Runs at the end of the outermost
+    /// operation, which is still counted, so the user code run here (an instance's `Drop`,
+    /// the parent's deallocation) cannot move or free nodes either.
+    #[inline(always)]
+    fn settle(&self) {
+        while self.empty.get() > 1 {
+            self.drop_one_empty();
+        }
+    }
+
+    /// Unlinks the last empty node (there are at least two), then drops its instance and
+    /// frees it.
+    #[cold]
+    #[inline(never)]
+    fn drop_one_empty(&self) {
+        // A walk that runs no user code: reading `live` and `next` only.
+        let mut victim = None;
+        let (mut prev, mut cur) = (None, self.head.get());
+        while let Some(node) = cur {
+            // SAFETY: a node of the list; nothing runs between here and the unlink below
+            // that could free it.
+            let node_ref = unsafe { self.node(node) };
+            if node_ref.live.get() == 0 {
+                victim = Some((prev, node));
+            }
+            prev = cur;
+            cur = node_ref.next.get();
+        }
+        let Some((prev, node)) = victim else {
+            // `empty` counts nodes with `live == 0`, so this cannot happen; repair the count
+            // rather than loop.
+            self.empty.set(0);
+            return;
+        };
+        self.empty.set(self.empty.get() - 1);
+        // SAFETY: `node` follows `prev` (found just above, with no user code since), and
+        // this operation no longer uses it.
+        unsafe { self.remove(prev, node) };
     }
 
     /// # Safety
@@ -359,48 +441,60 @@ impl<F: AllocatorFactory, P: Allocator> AllocatorList<F, P> {
         node.live.set(live + 1);
     }
 
-    /// Moves `node`, which follows `prev` in the list, to the front.
+    /// Moves `node` to the front, if no other operation is in progress (the outermost
+    /// operation is the only one that may move nodes; a nested one leaves the order be).
     ///
-    /// # Safety
-    ///
-    /// `prev` and `node` are in this list, `prev.next == node`.
-    unsafe fn move_to_front(&self, prev: NonNull<Node<F::Output>>, node: NonNull<Node<F::Output>>) {
-        // SAFETY: both are live nodes of the list (caller).
-        let (prev_ref, node_ref) = unsafe { (self.node(prev), self.node(node)) };
-        prev_ref.next.set(node_ref.next.get());
-        node_ref.next.set(self.head.get());
-        self.head.set(Some(node));
+    /// Its predecessor is found again here, by a walk that runs no user code: a position
+    /// found before a call into user code may be stale.
+    fn move_to_front(&self, node: NonNull<Node<F::Output>>) {
+        if self.depth.get() != 1 || self.head.get() == Some(node) {
+            return;
+        }
+        let mut cur = self.head.get();
+        while let Some(prev) = cur {
+            // SAFETY: a node of the list; no user code runs during this walk and relink.
+            let prev_ref = unsafe { self.node(prev) };
+            let next = prev_ref.next.get();
+            if next == Some(node) {
+                // SAFETY: as above.
+                let node_ref = unsafe { self.node(node) };
+                prev_ref.next.set(node_ref.next.get());
+                node_ref.next.set(self.head.get());
+                self.head.set(Some(node));
+                return;
+            }
+            cur = next;
+        }
     }
 
-    /// Finds the node that owns `block` (non-empty) and the node before it.
-    #[allow(clippy::type_complexity)]
-    fn find_owner(
-        &self,
-        block: &Block,
-    ) -> Option<(Option<NonNull<Node<F::Output>>>, NonNull<Node<F::Output>>)>
+    /// Finds the node that owns `block` (non-empty). Runs user code (`owns_block`), so it
+    /// is called only inside an operation, which keeps every node alive meanwhile.
+    fn find_owner(&self, block: &Block) -> Option<NonNull<Node<F::Output>>>
     where
         F::Output: BlockOwner,
     {
-        let mut prev = None;
+        debug_assert!(self.depth.get() > 0, "find_owner outside an operation");
         let mut cur = self.head.get();
         while let Some(node) = cur {
-            // SAFETY: a node of the list; nothing unlinks it during this walk.
+            // SAFETY: a node of the list, and an operation is in progress: nothing frees
+            // it while `owns_block` runs (module invariant).
             let node_ref = unsafe { self.node(node) };
             if node_ref.alloc.owns_block(block) {
-                return Some((prev, node));
+                return Some(node);
             }
-            prev = cur;
             cur = node_ref.next.get();
         }
         None
     }
 
-    /// Unlinks `node` (after `prev`, or the head), drops its instance and frees it.
+    /// Unlinks `node` (after `prev`, or the head), then drops its instance and frees it
+    /// (user code that runs then sees a list without it).
     ///
     /// # Safety
     ///
     /// `node` is in this list after `prev` (or first, when `prev` is `None`), and no
-    /// reference to it is used afterwards.
+    /// reference to it is used afterwards; called only from `settle` (nothing else holds
+    /// a pointer to `node`).
     unsafe fn remove(
         &self,
         prev: Option<NonNull<Node<F::Output>>>,
@@ -434,10 +528,12 @@ impl<F: AllocatorFactory, P: Allocator> AllocatorList<F, P> {
     }
 
     /// The slow path of an allocation: every instance is out of memory (or there is none);
-    /// makes one more and allocates from it.
+    /// makes one more and allocates from it. Runs inside the allocation's operation.
     #[cold]
     #[inline(never)]
     fn grow(&self, layout: Layout, zeroed: bool) -> Result<Block, AllocatorError> {
+        // User code (the factory, the parent) may use the list meanwhile; it may add nodes
+        // at the head, which is where this one goes too.
         let alloc = self.factory.make()?;
         let slot = self.parent.allocate_raw(Layout::new::<Node<F::Output>>())?;
         let node = slot.ptr().cast::<Node<F::Output>>();
@@ -450,65 +546,105 @@ impl<F: AllocatorFactory, P: Allocator> AllocatorList<F, P> {
                 live: Cell::new(0),
             });
         }
+        // Pushing at the head is allowed at any depth: walks in progress follow `next` of
+        // nodes that are already linked, which this does not change.
         self.head.set(Some(node));
         self.len.set(self.len.get() + 1);
         self.empty.set(self.empty.get() + 1);
-        // SAFETY: just linked in.
+        // SAFETY: just linked in; an operation is in progress, so nothing frees it.
         let node_ref = unsafe { self.node(node) };
         let result = if zeroed {
             node_ref.alloc.allocate_zeroed_raw(layout)
         } else {
             node_ref.alloc.allocate_raw(layout)
         };
-        match result {
-            Ok(block) => {
-                self.took(node_ref);
-                Ok(block)
-            }
-            Err(e) => {
-                if self.empty.get() > 1 {
-                    // A fresh instance that cannot serve the request, and a spare already
-                    // exists: do not keep two.
-                    self.empty.set(self.empty.get() - 1);
-                    // SAFETY: `node` is the head (linked above), not used afterwards.
-                    unsafe { self.remove(None, node) };
-                }
-                Err(e)
-            }
-        }
+        // On failure the fresh instance stays, empty: `settle` drops it if a spare exists.
+        let block = result?;
+        self.took(node_ref);
+        Ok(block)
     }
 
-    /// An allocation of a non-empty `layout`.
+    /// An allocation of a non-empty `layout`: the first instance with room, most recently
+    /// successful first; one more instance when none has room.
     #[inline]
     fn allocate_in_list(&self, layout: Layout, zeroed: bool) -> Result<Block, AllocatorError> {
-        let mut prev: Option<NonNull<Node<F::Output>>> = None;
-        let mut cur = self.head.get();
-        while let Some(node) = cur {
-            // SAFETY: a node of the list; the instance's allocation cannot unlink it (it
-            // has no access to the list).
-            let node_ref = unsafe { self.node(node) };
-            let result = if zeroed {
-                node_ref.alloc.allocate_zeroed_raw(layout)
-            } else {
-                node_ref.alloc.allocate_raw(layout)
-            };
-            match result {
-                Ok(block) => {
-                    self.took(node_ref);
-                    if let Some(prev) = prev {
-                        // SAFETY: `prev` precedes `node` in the list.
-                        unsafe { self.move_to_front(prev, node) };
+        self.operation(|| {
+            let mut cur = self.head.get();
+            while let Some(node) = cur {
+                // SAFETY: a node of the list; this operation is in progress, so nothing
+                // frees it while its instance (user code) runs.
+                let node_ref = unsafe { self.node(node) };
+                let result = if zeroed {
+                    node_ref.alloc.allocate_zeroed_raw(layout)
+                } else {
+                    node_ref.alloc.allocate_raw(layout)
+                };
+                match result {
+                    Ok(block) => {
+                        self.took(node_ref);
+                        self.move_to_front(node);
+                        return Ok(block);
                     }
-                    return Ok(block);
+                    // Full, or busy for now: another instance (or a new one) may serve it.
+                    Err(AllocatorError::OutOfMemory | AllocatorError::Busy) => {}
+                    // Another instance of the same factory would refuse it too.
+                    Err(e) => return Err(e),
                 }
-                Err(AllocatorError::OutOfMemory) => {}
-                // Another instance of the same factory would refuse it too.
-                Err(e) => return Err(e),
+                cur = node_ref.next.get();
             }
-            prev = cur;
-            cur = node_ref.next.get();
+            self.grow(layout, zeroed)
+        })
+    }
+
+    /// Gives `block` back to its instance. Runs inside an operation.
+    #[track_caller]
+    fn deallocate_in_list(&self, block: Block, what: &str)
+    where
+        F::Output: BlockOwner,
+    {
+        let Some(node) = self.find_owner(&block) else {
+            foreign_block(&block, what);
+        };
+        // SAFETY: a node of the list; this operation is in progress, so nothing frees it
+        // while its instance (user code) runs.
+        let node_ref = unsafe { self.node(node) };
+        // SAFETY: `block` is currently allocated by the list (the caller's contract), and
+        // this instance owns it, so the instance allocated it.
+        unsafe { node_ref.alloc.deallocate_raw(block) };
+        // Read after the call: user code in it may have changed the count.
+        let live = node_ref.live.get() - 1;
+        node_ref.live.set(live);
+        if live == 0 {
+            // Dropped by `settle` if a spare already exists.
+            self.empty.set(self.empty.get() + 1);
         }
-        self.grow(layout, zeroed)
+    }
+}
+
+/// An operation of an [`AllocatorList`] in progress: counted in the list's `depth` from
+/// `enter` until it is dropped (also on unwind).
+struct InProgress<'a> {
+    depth: &'a Cell<usize>,
+}
+
+impl<'a> InProgress<'a> {
+    #[inline(always)]
+    fn enter(depth: &'a Cell<usize>) -> Self {
+        depth.set(depth.get() + 1);
+        Self { depth }
+    }
+
+    /// Whether no other operation is in progress around this one.
+    #[inline(always)]
+    fn is_outermost(&self) -> bool {
+        self.depth.get() == 1
+    }
+}
+
+impl Drop for InProgress<'_> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        self.depth.set(self.depth.get() - 1);
     }
 }
 
@@ -551,7 +687,9 @@ where
 // 1. Every block comes from an instance, which keeps the contract; different instances'
 //    blocks do not overlap (distinct allocators).
 // 2. The instances live in nodes in the parent's memory, outside the list value, and are
-//    dropped only when empty (no live block) or when the list is dropped.
+//    dropped only when empty (no live block) or when the list is dropped; never while an
+//    operation that may hold a pointer to their node is in progress (module invariant),
+//    whatever user code the instances, factory, parent or callbacks run.
 // 3. Blocks are given back to the instance that owns them (`BlockOwner`); zero-size
 //    requests get `Block::empty`, and empty blocks are no-ops.
 // 4. A failed request changes nothing: failed attempts change no instance's blocks; a
@@ -605,25 +743,7 @@ where
         if block.is_empty() {
             return;
         }
-        let Some((prev, node)) = self.find_owner(&block) else {
-            foreign_block(&block, "deallocate_raw");
-        };
-        // SAFETY: a node of the list; nothing unlinks it before `remove` below.
-        let node_ref = unsafe { self.node(node) };
-        // SAFETY: `block` is currently allocated by the list, and this instance owns it,
-        // so the instance allocated it.
-        unsafe { node_ref.alloc.deallocate_raw(block) };
-        let live = node_ref.live.get() - 1;
-        node_ref.live.set(live);
-        if live == 0 {
-            if self.empty.get() == 0 {
-                self.empty.set(1); // the spare
-            } else {
-                // SAFETY: `node` follows `prev` (found above, and the instance's
-                // deallocation has no access to the list); `node_ref` is not used again.
-                unsafe { self.remove(prev, node) };
-            }
-        }
+        self.operation(|| self.deallocate_in_list(block, "deallocate_raw"));
     }
 
     /// In the owning instance if it can; otherwise the block moves to a new allocation of
@@ -654,34 +774,37 @@ where
             unsafe { self.deallocate_raw(block) };
             return Ok(Block::empty(new_layout));
         }
-        let Some((_, node)) = self.find_owner(&block) else {
-            foreign_block(&block, "reallocate_raw");
-        };
-        // SAFETY: a node of the list; its instance's reallocation cannot unlink it.
-        let node_ref = unsafe { self.node(node) };
-        // SAFETY: the instance allocated `block` (it owns it; see `deallocate_raw`). Both
-        // sizes are non-zero, so the live count does not change on success.
-        let first = unsafe { node_ref.alloc.reallocate_raw(block, new_layout) };
-        let error = match first {
-            Ok(new) => return Ok(new),
-            Err(e) => e,
-        };
-        // The instance could not: move the block to wherever the list allocates.
-        let new = self.allocate_raw(new_layout).map_err(|e| {
-            if e.is_more_informative_than(&error) {
-                e
-            } else {
-                error
-            }
-        })?;
-        let len = block.size().min(new_layout.size());
-        // SAFETY: `block` is valid for reads of its size (still allocated after the failed
-        // reallocation) and `new` for writes of `new_layout.size()`; both are live blocks
-        // of the list, so they do not overlap.
-        unsafe { ptr::copy_nonoverlapping(block.as_ptr(), new.as_ptr(), len) };
-        // SAFETY: `block` is still currently allocated by the list, and not used again.
-        unsafe { self.deallocate_raw(block) };
-        Ok(new)
+        self.operation(|| {
+            let Some(node) = self.find_owner(&block) else {
+                foreign_block(&block, "reallocate_raw");
+            };
+            // SAFETY: a node of the list; this operation is in progress, so nothing frees
+            // it while its instance (user code) runs.
+            let node_ref = unsafe { self.node(node) };
+            // SAFETY: the instance allocated `block` (it owns it; see `deallocate_raw`).
+            // Both sizes are non-zero, so the live count does not change on success.
+            let first = unsafe { node_ref.alloc.reallocate_raw(block, new_layout) };
+            let error = match first {
+                Ok(new) => return Ok(new),
+                Err(e) => e,
+            };
+            // The instance could not: move the block to wherever the list allocates (a
+            // nested operation: it defers its changes to this one's end).
+            let new = self.allocate_raw(new_layout).map_err(|e| {
+                if e.is_more_informative_than(&error) {
+                    e
+                } else {
+                    error
+                }
+            })?;
+            let len = block.size().min(new_layout.size());
+            // SAFETY: `block` is valid for reads of its size (still allocated after the
+            // failed reallocation) and `new` for writes of `new_layout.size()`; both are
+            // live blocks of the list, so they do not overlap.
+            unsafe { ptr::copy_nonoverlapping(block.as_ptr(), new.as_ptr(), len) };
+            self.deallocate_in_list(block, "reallocate_raw");
+            Ok(new)
+        })
     }
 }
 
@@ -696,7 +819,7 @@ where
 {
     #[inline]
     fn owns_block(&self, block: &Block) -> bool {
-        !block.is_empty() && self.find_owner(block).is_some()
+        !block.is_empty() && self.operation(|| self.find_owner(block).is_some())
     }
 }
 

@@ -55,7 +55,7 @@ macro_rules! guard_struct {
     ($($default:ty)?) => {
         /// A debug layer around any allocator: fences around every block, checked on
         /// free; recognisable fill patterns; double-free, foreign-block and leak
-        /// detection. Off in nothing: wrap an allocator to opt in.
+        /// detection. Opt in by wrapping an allocator (nothing is guarded by default).
         ///
         /// # What it does
         ///
@@ -347,75 +347,106 @@ impl<A: Allocator, P: Allocator> Guard<A, P> {
     }
 
     /// Makes room in the table for one more slot (growing it, or dropping freed slots).
+    /// May run user code (the parent): call it where nothing is held across it.
     fn reserve(&self) -> Result<(), AllocatorError> {
-        let cap = self.cap.get();
-        if (self.used.get() + 1) * 4 <= cap * 3 {
+        if self.has_room() {
             return Ok(());
         }
         self.rebuild()
     }
 
-    /// Moves the live slots into a new table: as large if they fill at most half of it
-    /// (the freed slots go), twice as large otherwise.
+    /// The size of the table to rebuild into for the current live blocks plus one: as
+    /// large as now if they fill at most half of it (the freed slots go), otherwise large
+    /// enough to stay at most three quarters full.
+    fn wanted_cap(&self) -> usize {
+        let (cap, live) = (self.cap.get(), self.live.get());
+        if cap != 0 && (live + 1) * 2 <= cap {
+            return cap;
+        }
+        let mut new_cap = (cap * 2).max(MIN_TABLE);
+        while (live + 1) * 4 > new_cap * 3 {
+            new_cap *= 2;
+        }
+        new_cap
+    }
+
+    /// Moves the live slots into a new table (see [`wanted_cap`](Self::wanted_cap)).
+    ///
+    /// The parent is user code and may use this `Guard` while it allocates the new table
+    /// (a logging parent allocating through the guard it serves): the table may change
+    /// meanwhile. So the state is read again after the parent's call, the move itself runs
+    /// no user code, and the old table is given back only once the new one is in place.
     #[cold]
     #[inline(never)]
     fn rebuild(&self) -> Result<(), AllocatorError> {
-        let cap = self.cap.get();
-        let live = self.live.get();
-        let new_cap = if cap != 0 && (live + 1) * 2 <= cap {
-            cap
-        } else {
-            (cap * 2).max(MIN_TABLE)
-        };
-        let layout = Layout::array::<Slot>(new_cap).map_err(|_| AllocatorError::SizeOverflow)?;
-        let new = self
-            .parent
-            .allocate_raw(layout)?
-            .ptr()
-            .cast::<Slot>()
-            .as_ptr();
-        for i in 0..new_cap {
-            // SAFETY: the new table is valid for `new_cap` slots (contract, promise 1).
-            unsafe { new.add(i).write(Slot::UNUSED) };
-        }
-        for i in 0..cap {
-            // SAFETY: `i < cap`: a slot of the old table.
-            let slot = unsafe { self.slot(i).read() };
-            if slot.live {
-                let mut j = Self::home(slot.user.addr(), new_cap);
-                // SAFETY: `j < new_cap`; the new table has unused slots (it holds at most
-                // `live < new_cap` entries), so the probe ends.
-                while !unsafe { (*new.add(j)).user }.is_null() {
-                    j = (j + 1) & (new_cap - 1);
-                }
-                // SAFETY: `j < new_cap`.
-                unsafe { new.add(j).write(slot) };
+        loop {
+            let new_cap = self.wanted_cap();
+            let layout =
+                Layout::array::<Slot>(new_cap).map_err(|_| AllocatorError::SizeOverflow)?;
+            let fresh = self.parent.allocate_raw(layout)?;
+            // Read again: the parent's call may have rebuilt or filled the table.
+            if self.has_room() {
+                // SAFETY: allocated just above by `parent` with this layout, unused.
+                unsafe { self.parent.deallocate_raw(fresh) };
+                return Ok(());
             }
+            if new_cap < self.wanted_cap() {
+                // Too small for what the parent's call added: try again with a larger one.
+                // SAFETY: as above.
+                unsafe { self.parent.deallocate_raw(fresh) };
+                continue;
+            }
+            let new = fresh.ptr().cast::<Slot>().as_ptr();
+            // From here to the swap, no user code runs.
+            for i in 0..new_cap {
+                // SAFETY: the new table is valid for `new_cap` slots (contract, promise 1).
+                unsafe { new.add(i).write(Slot::UNUSED) };
+            }
+            for i in 0..self.cap.get() {
+                // SAFETY: `i < cap`: a slot of the current table.
+                let slot = unsafe { self.slot(i).read() };
+                if slot.live {
+                    let mut j = Self::home(slot.user.addr(), new_cap);
+                    // SAFETY: `j < new_cap`; the new table has unused slots (it holds at
+                    // most `live < new_cap` entries), so the probe ends.
+                    while !unsafe { (*new.add(j)).user }.is_null() {
+                        j = (j + 1) & (new_cap - 1);
+                    }
+                    // SAFETY: `j < new_cap`.
+                    unsafe { new.add(j).write(slot) };
+                }
+            }
+            let old_table = self.table.replace(new);
+            let old_cap = self.cap.replace(new_cap);
+            self.used.set(self.live.get());
+            // The old table is unreachable now: user code the parent runs while taking it
+            // back sees the new one.
+            self.free_table(old_table, old_cap);
+            return Ok(());
         }
-        self.free_table();
-        self.table.set(new);
-        self.cap.set(new_cap);
-        self.used.set(live);
-        Ok(())
     }
 
-    /// Gives the table back to the parent (the guard then has none).
-    fn free_table(&self) {
-        let cap = self.cap.replace(0);
+    /// Whether the table has room for one more slot.
+    #[inline]
+    fn has_room(&self) -> bool {
+        (self.used.get() + 1) * 4 <= self.cap.get() * 3
+    }
+
+    /// Gives a table of `cap` slots (0: none) back to the parent.
+    fn free_table(&self, table: *mut Slot, cap: usize) {
         if cap == 0 {
             return;
         }
-        let table = self.table.replace(ptr::null_mut());
         // A table of `cap` slots was allocated with this layout, so it is valid.
         if let Ok(layout) = Layout::array::<Slot>(cap) {
-            // SAFETY: allocated by `parent` (in `rebuild`) with this layout; not used
-            // again (the guard's pointer is cleared above). `table` is not null.
+            // SAFETY: allocated by `parent` (in `rebuild`) with this layout, and no longer
+            // the guard's table (the caller replaced or cleared it), so not used again.
+            // `table` is not null (a table of `cap > 0` slots).
             let block =
                 Block::from_raw_parts(unsafe { ptr::NonNull::new_unchecked(table) }.cast(), layout);
             // SAFETY: as above.
             unsafe { self.parent.deallocate_raw(block) };
         }
-        self.used.set(0);
     }
 
     /// Records a new live block (after [`reserve`](Self::reserve) made room).
@@ -514,12 +545,19 @@ impl<A: Allocator, P: Allocator> Guard<A, P> {
             .ok_or(AllocatorError::SizeOverflow)?;
         let inner_layout = Layout::from_size_align(total, layout.align())
             .map_err(|_| AllocatorError::SizeOverflow)?;
-        self.reserve()?;
         let inner = if zeroed {
             self.inner.allocate_zeroed_raw(inner_layout)?
         } else {
             self.inner.allocate_raw(inner_layout)?
         };
+        // Room in the table after the inner call (user code that may use this guard), and
+        // nothing but the insertion between the reservation and the insertion: the parent,
+        // which `reserve` may call, is user code too.
+        if let Err(e) = self.reserve() {
+            // SAFETY: allocated just above by `inner`, not handed out.
+            unsafe { self.inner.deallocate_raw(inner) };
+            return Err(e);
+        }
         let start = inner.as_ptr();
         // SAFETY: the inner block is valid for writes of `total = front + size + FENCE`
         // bytes (contract), so each range below is inside it.
@@ -638,7 +676,9 @@ impl<A: Allocator, P: Allocator> Drop for Guard<A, P> {
                 unsafe { self.inner.deallocate_raw(Self::inner_block(&slot)) };
             }
         }
-        self.free_table();
+        let (table, cap) = (self.table.replace(ptr::null_mut()), self.cap.replace(0));
+        self.used.set(0);
+        self.free_table(table, cap);
         if let Some((size, addr)) = first {
             if self.panic_on_leak && !panicking() {
                 panic!(
@@ -715,18 +755,20 @@ unsafe impl<A: Allocator, P: Allocator> Allocator for Guard<A, P> {
             return;
         }
         let slot = self.check_live(&block, "deallocate_raw");
-        let inner = Self::inner_block(&slot);
-        // SAFETY: the inner block is currently allocated (the slot is live) and valid for
-        // writes of its size; the caller no longer uses the block.
-        unsafe { inner.as_ptr().write_bytes(FREED_BYTE, inner.size()) };
-        // SAFETY: allocated by `inner` with this layout (see `inner_block`).
-        unsafe { self.inner.deallocate_raw(inner) };
+        // Recorded as freed before the inner allocator runs (user code that may use this
+        // guard, and may get the same memory back from the inner allocator at once).
         if let Some(entry) = self.find(block.addr()) {
             // SAFETY: a slot of the table.
             unsafe { (*entry).live = false };
         }
         self.live.set(self.live.get() - 1);
         self.live_bytes.set(self.live_bytes.get() - slot.size);
+        let inner = Self::inner_block(&slot);
+        // SAFETY: the inner block is currently allocated (the slot was live) and valid for
+        // writes of its size; the caller no longer uses the block.
+        unsafe { inner.as_ptr().write_bytes(FREED_BYTE, inner.size()) };
+        // SAFETY: allocated by `inner` with this layout (see `inner_block`).
+        unsafe { self.inner.deallocate_raw(inner) };
     }
 
     /// Checks the old block, allocates a new guarded one, copies, and frees the old one

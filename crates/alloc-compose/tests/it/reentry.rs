@@ -3,7 +3,9 @@
 //! allocators, loggers, factories, callbacks) and allocates, frees and reallocates through
 //! the very composite that is in the middle of the call.
 
-use alloc_compose::{AllocatorList, ProxyLogger};
+use alloc_compose::{
+    AllocatorExt, AllocatorList, Bucketizer, Fallback, Guard, Proxy, ProxyLogger, Segregator, Stats,
+};
 use alloc_core::testing::{Conformance, Reentry};
 use alloc_core::{Allocator, AllocatorError, Block, BlockOwner, Heap};
 use core::alloc::Layout;
@@ -209,5 +211,150 @@ mod found_before_the_fix {
         ];
         let r = run_ops_owner_reentrant(&walking, &reentry, &ops, &hostile).unwrap();
         assert!(r.reentrant > 0, "{r:?}");
+    }
+}
+
+#[test]
+fn guard_whose_inner_allocator_reenters() {
+    let r = kit().check_owner_reentrant(|reentry| Guard::new(reentry.wrap(Heap)));
+    assert!(r.reentrant > 0, "{r:?}");
+}
+
+#[test]
+fn guard_whose_table_parent_reenters() {
+    // The table's parent is a logging proxy that re-enters the same `Guard` (issue 13's
+    // suspect: a live block could drop out of the table while it is rebuilt).
+    let r = kit().check_owner_reentrant(|reentry| {
+        Guard::new_in(Heap, Proxy::new(Heap, HostileLogger(reentry.clone())))
+    });
+    assert!(r.reentrant > 0, "{r:?}");
+}
+
+#[test]
+fn guard_whose_parts_both_reenter() {
+    let r = kit().check_owner_reentrant(|reentry| {
+        Guard::new_in(reentry.wrap(Pool::new(256, 16)), reentry.wrap(Heap))
+    });
+    assert!(r.reentrant > 0, "{r:?}");
+}
+
+#[test]
+fn fallback_whose_parts_reenter() {
+    let r = kit().check_owner_reentrant(|reentry| {
+        Fallback::new(
+            reentry.wrap(Pool::new(64, 4)),
+            reentry.wrap(Bump::new(1 << 16)),
+        )
+    });
+    assert!(r.reentrant > 0, "{r:?}");
+    let r = kit().check_reentrant(|reentry| {
+        Fallback::new(reentry.wrap(Pool::new(64, 4)), reentry.wrap(Heap))
+    });
+    assert!(r.reentrant > 0, "{r:?}");
+}
+
+#[test]
+fn segregator_whose_sides_reenter() {
+    let r = kit().check_owner_reentrant(|reentry| {
+        Segregator::<64, _, _>::new(
+            reentry.wrap(Pool::new(64, 8)),
+            reentry.wrap(Bump::new(1 << 16)),
+        )
+    });
+    assert!(r.reentrant > 0, "{r:?}");
+    let r = kit().check_reentrant(|reentry| {
+        Segregator::<64, _, _>::new(reentry.wrap(Heap), reentry.wrap(Heap))
+    });
+    assert!(r.reentrant > 0, "{r:?}");
+}
+
+#[test]
+fn bucketizer_whose_classes_reenter() {
+    let r = kit().check_owner_reentrant(|reentry| {
+        Bucketizer::<_, 4>::powers_of_two(16, |size| Ok(reentry.wrap(Pool::new(size, 8)))).unwrap()
+    });
+    assert!(r.reentrant > 0, "{r:?}");
+}
+
+#[test]
+fn proxy_whose_inner_allocator_and_logger_reenter() {
+    let r = kit().check_owner_reentrant(|reentry| {
+        Proxy::new(
+            reentry.wrap(Pool::new(64, 8)),
+            HostileLogger(reentry.clone()),
+        )
+    });
+    assert!(r.reentrant > 0, "{r:?}");
+    let r = kit().check_reentrant(|reentry| {
+        Proxy::new(Heap, (Stats::new(), HostileLogger(reentry.clone())))
+    });
+    assert!(r.reentrant > 0, "{r:?}");
+}
+
+#[test]
+fn chains_whose_every_part_reenters() {
+    // A list of guarded pools behind a segregator, falling back to a proxied heap: user
+    // code at every level.
+    let r = kit().check_reentrant(|reentry| {
+        let r1 = reentry.clone();
+        Segregator::<64, _, _>::new(
+            AllocatorList::new(move || Ok(Guard::new(r1.wrap(Pool::new(64, 4))))),
+            Guard::new(Proxy::new(
+                reentry.wrap(Heap),
+                HostileLogger(reentry.clone()),
+            )),
+        )
+        .with_fallback(reentry.wrap(Heap))
+    });
+    assert!(r.reentrant > 0, "{r:?}");
+}
+
+/// Found by the re-entrancy mode against the `Guard` of before issue 13's fix: a table
+/// parent (or inner allocator) that allocates through the guard while the guard rebuilds
+/// its table made a live block drop out of the table ("foreign block" when it was freed);
+/// an inner allocator that re-used freed memory at once made the guard report a live block
+/// handed out twice.
+mod guard_found_before_the_fix {
+    use super::*;
+    use alloc_core::testing::{Op, run_ops_owner_reentrant};
+
+    const ONE_BYTE: Op = Op::Alloc {
+        size: 1,
+        align_log2: 0,
+        zeroed: false,
+    };
+
+    #[test]
+    fn the_table_parent_allocates_through_the_guard_during_a_rebuild() {
+        let reentry = Reentry::new();
+        let guard = Guard::new_in(Heap, Proxy::new(Heap, HostileLogger(reentry.clone())));
+        run_ops_owner_reentrant(&guard, &reentry, &[ONE_BYTE], &[ONE_BYTE]).unwrap();
+        assert_eq!(guard.live_blocks(), 0);
+    }
+
+    #[test]
+    fn both_parts_allocate_through_the_guard() {
+        let reentry = Reentry::new();
+        let guard = Guard::new_in(reentry.wrap(Pool::new(256, 16)), reentry.wrap(Heap));
+        run_ops_owner_reentrant(&guard, &reentry, &[ONE_BYTE], &[ONE_BYTE]).unwrap();
+        assert_eq!(guard.live_blocks(), 0);
+    }
+
+    #[test]
+    fn the_inner_allocator_hands_freed_memory_out_again_inside_the_free() {
+        // The hooks run before and after each inner call: the fourth hostile step runs
+        // right after the inner heap took the freed block back, and asks for the same
+        // size, which the heap's cache hands out again at once.
+        let reentry = Reentry::new();
+        let guard = Guard::new(reentry.wrap(Heap));
+        let nothing = Op::Alloc {
+            size: 0,
+            align_log2: 0,
+            zeroed: false,
+        };
+        let ops = [ONE_BYTE, Op::Free { index: 0 }];
+        let hostile = [nothing, nothing, nothing, ONE_BYTE];
+        let r = run_ops_owner_reentrant(&guard, &reentry, &ops, &hostile).unwrap();
+        assert_eq!((r.reentrant, guard.live_blocks()), (4, 0));
     }
 }

@@ -274,7 +274,8 @@ pub struct Report {
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Violation {
-    /// Index of the operation in the sequence (`ops.len()` for the final clean-up).
+    /// Index of the operation in the sequence (`ops.len()` for the final clean-up,
+    /// `usize::MAX` for a panic outside the steps: while building or dropping the allocator).
     pub step: usize,
     /// What went wrong, in words.
     pub message: String,
@@ -413,7 +414,9 @@ fn run<A: Allocator + ?Sized>(
 
     for (step, op) in ops.iter().enumerate() {
         let fail = |message: String| Violation { step, message };
-        model.apply(alloc, *op).map_err(fail)?;
+        // A panic (of the allocator, or of hostile code inside it) is a violation of this
+        // step; the blocks live then are not given back (see `run_ops`).
+        catch_panic(|| model.apply(alloc, *op)).map_err(fail)?;
         if let Some(armed) = &armed {
             armed.take_violation().map_err(fail)?;
         }
@@ -439,10 +442,10 @@ fn run<A: Allocator + ?Sized>(
 
     let step = ops.len();
     let fail = |message: String| Violation { step, message };
-    model.free_all(alloc).map_err(fail)?;
+    catch_panic(|| model.free_all(alloc)).map_err(fail)?;
     if let Some(armed) = armed {
         armed.take_violation().map_err(fail)?;
-        model.report.reentrant = armed.finish().map_err(fail)?;
+        model.report.reentrant = catch_panic(|| armed.finish()).map_err(fail)?;
     }
     Ok(model.report)
 }
@@ -1110,7 +1113,15 @@ impl Conformance {
     {
         let mut generator = Gen::new(self.max_ops);
         let mut total = Report::default();
-        let mut checked = |input: &I| catch_panic(|| property(input));
+        // A panic outside the steps (building or dropping the allocator) is a violation too.
+        let mut checked = |input: &I| {
+            catch_panic(|| Ok(property(input))).unwrap_or_else(|message| {
+                Err(Violation {
+                    step: usize::MAX,
+                    message: format!("outside the sequence's steps: {message}"),
+                })
+            })
+        };
         for passed in 0..env_cap(self.tests) {
             let input = I::arbitrary(&mut generator);
             match checked(&input) {
@@ -1131,9 +1142,9 @@ impl Conformance {
     }
 }
 
-/// Runs `f`, turning a panic into a violation (so that a panicking allocator is shrunk to
-/// a minimal sequence like any other failure).
-fn catch_panic<F: FnOnce() -> Result<Report, Violation>>(f: F) -> Result<Report, Violation> {
+/// Runs `f`, turning a panic into an error that names it (so that a panicking allocator is
+/// reported at its step and shrunk to a minimal sequence like any other failure).
+fn catch_panic<T, F: FnOnce() -> Result<T, String>>(f: F) -> Result<T, String> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(result) => result,
         Err(payload) => {
@@ -1142,10 +1153,7 @@ fn catch_panic<F: FnOnce() -> Result<Report, Violation>>(f: F) -> Result<Report,
                 .map(|s| String::from(*s))
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| String::from("(a panic without a message)"));
-            Err(Violation {
-                step: usize::MAX,
-                message: format!("panicked: {message}"),
-            })
+            Err(format!("panicked: {message}"))
         }
     }
 }

@@ -27,10 +27,11 @@ use allocator_api2_02::alloc::{Allocator as Api2Allocator, Global};
 use allocator_api2_02::boxed::Box as ApiBox;
 use allocator_api2_02::vec::Vec as ApiVec;
 use allocators::{Allocator, Api2, Heap};
-use allocators_benches::{Mimalloc, Xorshift, shuffle};
+use allocators_benches::Mimalloc;
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use hashbrown::HashMap;
+use test_rng::Rng;
 
 /// Insertions per round.
 const N: usize = 1000;
@@ -156,9 +157,9 @@ fn workload(c: &mut Criterion, name: &str, workload: Workload, inputs: &Inputs) 
 }
 
 fn collections(c: &mut Criterion) {
-    let keys: Vec<u64> = Xorshift::new(11).take(N).collect();
+    let keys: Vec<u64> = Rng::new(11).take(N).collect();
     let mut order: Vec<u32> = (0..N as u32).collect();
-    shuffle(&mut order, 12);
+    Rng::new(12).shuffle(&mut order);
     let inputs = Inputs { keys, order };
     workload(c, "vec_push_1000_u64", Workload::Vec, &inputs);
     workload(c, "hashmap_insert_1000", Workload::Map, &inputs);

@@ -29,9 +29,10 @@ use alloc_compose::{AllocatorExt, Bucketizer, Counters, NoLog};
 use alloc_freelist::FreeList;
 use alloc_global::Locked;
 use allocators::{Allocator, AllocatorError, Block, BlockOwner, Heap};
-use allocators_benches::{Mimalloc, shuffle};
+use allocators_benches::Mimalloc;
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
+use test_rng::Rng;
 
 /// Blocks per batch.
 const BATCH: usize = 1000;
@@ -202,7 +203,7 @@ fn pairs(c: &mut Criterion) {
 
 fn batches(c: &mut Criterion) {
     let mut order: Vec<usize> = (0..BATCH).collect();
-    shuffle(&mut order, 42);
+    Rng::new(42).shuffle(&mut order);
     let mut group = c.benchmark_group("compose/batch_1000x16_shuffled_free");
     group.throughput(Throughput::Elements(BATCH as u64));
     subjects!(&mut group, batch, &order);
@@ -212,7 +213,7 @@ fn batches(c: &mut Criterion) {
 /// A batch twice the size of the pool: the second half goes to the fallback.
 fn overflow(c: &mut Criterion) {
     let mut order: Vec<usize> = (0..BATCH).collect();
-    shuffle(&mut order, 43);
+    Rng::new(43).shuffle(&mut order);
     let mut group = c.benchmark_group("compose/fallback_half_overflow_1000x16");
     group.throughput(Throughput::Elements(BATCH as u64));
     let g = &mut group;

@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 
 use alloc_freelist::{FreeList, SyncFreeList};
 use allocators::{Allocator, Block};
-use allocators_benches::{Xorshift, shuffle};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use test_rng::Rng;
 
 const BLOCKS: usize = 1024;
 const SIZE: usize = 64;
@@ -223,7 +223,7 @@ fn fill_drain<P: Pool>(pool: &P, slots: &mut [NonNull<u8>], order: &[u16]) {
 
 fn shuffled_order(n: usize, seed: u64) -> Vec<u16> {
     let mut order: Vec<u16> = (0..n as u16).collect();
-    shuffle(&mut order, seed);
+    Rng::new(seed).shuffle(&mut order);
     order
 }
 
@@ -256,11 +256,11 @@ const CHURN_OPS: usize = 2_000_000;
 /// A random sequence of allocations and frees with at most `BLOCKS` live; each free names
 /// an index into the live blocks (valid by construction: no modulo in the timed loop).
 fn churn_ops() -> Vec<u32> {
-    let mut rng = Xorshift::new(42);
+    let mut rng = Rng::new(42);
     let mut live = 0u64;
     let mut ops = Vec::with_capacity(CHURN_OPS);
     while ops.len() < CHURN_OPS {
-        let r = rng.next().unwrap();
+        let r = rng.next_u64();
         let alloc = live == 0 || (live < BLOCKS as u64 && r & 1 == 0);
         if alloc {
             ops.push(ALLOC);

@@ -32,17 +32,17 @@ use std::time::{Duration, Instant};
 
 use alloc_global::{GlobalAllocator, Locked, StdMutex};
 use allocators::{Allocator, AllocatorError, Block};
-use allocators_benches::{Xorshift, shuffle};
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use mimalloc::MiMalloc;
+use test_rng::Rng;
 
 /// Requests per iteration (pairs) and blocks per batch.
 const BATCH: usize = 1000;
 
 /// Pre-generated request layouts: 8..=256 bytes, one in eight 257..=1024; alignment 8.
 fn layouts(seed: u64) -> Vec<Layout> {
-    Xorshift::new(seed)
+    Rng::new(seed)
         .take(BATCH)
         .map(|r| {
             let size = if r % 8 == 0 {
@@ -276,7 +276,7 @@ fn adapter(c: &mut Criterion) {
     let inputs: Vec<(Vec<Layout>, Vec<usize>)> = (0..2)
         .map(|t| {
             let mut order: Vec<usize> = (0..BATCH).collect();
-            shuffle(&mut order, 42 + t);
+            Rng::new(42 + t).shuffle(&mut order);
             (layouts(10 + t), order)
         })
         .collect();

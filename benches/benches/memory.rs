@@ -38,7 +38,7 @@ use alloc_freelist::{FreeList, SyncFreeList};
 use alloc_scoped::Scoped;
 use allocator_api2_02::alloc::{AllocError, Allocator as Api2Allocator};
 use allocators::{Allocator, AllocatorError, Api2, Block};
-use allocators_benches::Xorshift;
+use test_rng::Rng;
 
 /// The counting parent of our allocators.
 type Parent = Proxy<System, Counters>;
@@ -248,11 +248,11 @@ fn fixed_16(alloc: &dyn Api2Allocator) -> usize {
 
 /// The operations of `small_objects.rs`: sizes 8 to 256, at most 1,000 live.
 fn mixed(alloc: &dyn Api2Allocator) -> usize {
-    let mut rng = Xorshift::new(7);
+    let mut rng = Rng::new(7);
     let mut blocks: Vec<(NonNull<u8>, Layout)> = Vec::with_capacity(1000);
     let mut live = Live::default();
     for _ in 0..200_000 {
-        let r = rng.next().unwrap_or(0);
+        let r = rng.next_u64();
         if blocks.is_empty() || (blocks.len() < 1000 && r & 1 == 0) {
             let size = 8 + (r >> 8) as usize % (256 - 8 + 1);
             let layout = Layout::from_size_align(size, 8).unwrap();

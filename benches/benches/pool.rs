@@ -24,11 +24,12 @@ use alloc_compose::{AllocatorExt, AllocatorList, Bucketizer, NoLog};
 use alloc_freelist::{FreeList, SyncFreeList};
 use alloc_global::Locked;
 use allocators::{Allocator, Block, Heap};
-use allocators_benches::{Mimalloc, SIZE_CURVE, shuffle};
+use allocators_benches::{Mimalloc, SIZE_CURVE};
 use criterion::measurement::WallTime;
 use criterion::{
     BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main,
 };
+use test_rng::Rng;
 
 /// Blocks per batch of the size curve.
 const BATCH: usize = 64;
@@ -51,7 +52,7 @@ fn batch<A: Allocator>(alloc: &A, layout: Layout, order: &[u32], blocks: &mut Ve
 
 fn order(n: usize, seed: u64) -> Vec<u32> {
     let mut order: Vec<u32> = (0..n as u32).collect();
-    shuffle(&mut order, seed);
+    Rng::new(seed).shuffle(&mut order);
     order
 }
 

@@ -31,8 +31,9 @@ use std::ptr::NonNull;
 use alloc_compose::{AllocatorExt, AllocatorList, Bucketizer, Segregator};
 use alloc_freelist::FreeList;
 use allocators::{Allocator, Block};
-use allocators_benches::{Mimalloc, Xorshift};
+use allocators_benches::Mimalloc;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use test_rng::Rng;
 
 /// Operations per iteration.
 const OPS: usize = 200_000;
@@ -49,11 +50,11 @@ struct Op {
 }
 
 fn ops() -> Vec<Op> {
-    let mut rng = Xorshift::new(7);
+    let mut rng = Rng::new(7);
     let mut live = 0usize;
     let mut ops = Vec::with_capacity(OPS);
     while ops.len() < OPS {
-        let r = rng.next().unwrap_or(0);
+        let r = rng.next_u64();
         // Allocate when nothing is live, never beyond `LIVE`, else half the time: the live
         // set wanders between empty and full.
         if live == 0 || (live < LIVE && r & 1 == 0) {

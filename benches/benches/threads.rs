@@ -30,11 +30,12 @@ use alloc_compose::{AllocatorExt, Bucketizer};
 use alloc_freelist::{FreeList, SyncFreeList};
 use alloc_global::{GlobalAllocator, Locked, StdMutex};
 use allocators::{Allocator, Block};
-use allocators_benches::{Mimalloc, shuffle, thread_curve};
+use allocators_benches::{Mimalloc, thread_curve};
 use criterion::measurement::WallTime;
 use criterion::{
     BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main,
 };
+use test_rng::Rng;
 
 /// Blocks each thread holds at most.
 const PER_THREAD: usize = 256;
@@ -170,7 +171,7 @@ fn thread_scaling(c: &mut Criterion) {
     let orders: Vec<Vec<u16>> = (0..most)
         .map(|t| {
             let mut order: Vec<u16> = (0..PER_THREAD as u16).collect();
-            shuffle(&mut order, 100 + t as u64);
+            Rng::new(100 + t as u64).shuffle(&mut order);
             order
         })
         .collect();

@@ -1,23 +1,23 @@
 //! The tour: every allocator and composite of the `allocators` crate in a few screens,
-//! each with a small real use, then a timing table against the system allocator,
-//! measured on the spot.
+//! each with a small real use and a line on what it is for.
 //!
-//! Run it from the workspace root with `cargo run --release --example tour`.
+//! Run it from the workspace root with `cargo run --release --example tour`. How fast they
+//! are is the benchmarks' business (`benches/`, `cargo xtask bench --quick`): the last
+//! section says where to look.
 
 // An example is a std program: the core/alloc import lints are for the libraries.
 #![allow(clippy::std_instead_of_core, clippy::std_instead_of_alloc)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::hint::black_box;
-use std::time::{Duration, Instant};
 
 use allocators::api2_02::{boxed::Box as ApiBox, vec::Vec as ApiVec};
 use allocators::prelude::*;
 use allocators::{
-    AllocatorError, AllocatorList, Api2, Bucketizer, Counters, Event, Fallback, FnLogger, FreeList,
-    FromApi02, GlobalAllocator, Heap, Locked, Null, Proxy, Scoped, Segregator, Stats, SyncFreeList,
+    AllocatorError, AllocatorList, Api2, Bucketizer, Counters, Fallback, FreeList, FromApi02,
+    GlobalAllocator, Heap, Locked, Null, Scoped, Segregator, Stats, SyncFreeList, Trace,
 };
+use test_rng::Rng;
 
 fn main() {
     println!("allocators: a tour\n==================");
@@ -37,7 +37,7 @@ fn main() {
     collections();
     threads_and_global();
     compat();
-    timings();
+    how_fast();
 }
 
 /// Prints a section header and what the allocator is.
@@ -53,19 +53,14 @@ fn heap() {
     let answer = Heap.allocate(42u64).expect("heap");
     let name = Heap.allocate_str("allocators").expect("heap");
     let squares = Heap.allocate_slice_with(6, |i| i * i).expect("heap");
-    println!(
-        "  Heap.allocate(42) = {}, allocate_str = {:?}",
-        *answer, &*name
-    );
+    let (answer, name) = (*answer, &*name);
+    println!("  Heap.allocate(42) = {answer}, allocate_str = {name:?}");
     println!("  allocate_slice_with(6, |i| i * i) = {:?}", &*squares);
-    let big = Heap.allocate_with(|| [7u8; 1 << 16]).expect("heap");
-    println!(
-        "  allocate_with(|| [7u8; 65536]) builds in place: last byte {}",
-        big[65535]
-    );
+    let last = Heap.allocate_with(|| [7u8; 1 << 16]).expect("heap")[65535];
+    println!("  allocate_with(|| [7u8; 65536]) builds in place: last byte {last}");
 }
 
-/// The issue's bomb: announces its destruction.
+/// A value with a destructor that shows when it runs: it prints "Boom!" and its number.
 #[derive(Debug)]
 struct Bomb(u8);
 
@@ -93,11 +88,16 @@ fn scoped() {
             println!("  in the scope: {} bytes used by 10 bombs", inner.used());
             let busy = alloc.allocate(0u8).map(|_| ()).map_err(|(e, _)| e);
             println!("  the parent while the scope is open: {busy:?}");
-            print!("  ");
-            // The bombs go off here, and the scope's memory is reclaimed when it returns.
+            print!("  the closure returns: ");
+            // `bombs` is dropped here, and each box in it drops its Bomb: ten "Boom!"s.
         })
         .expect("no other scope is open");
-    println!("\n  after the scope: {} bytes used", alloc.used());
+    // A box borrows `inner`, so none can outlive the closure: returning one does not compile.
+    println!("\n  each Boom! is a Bomb's `Drop`: a scope's values are dropped when it ends,");
+    println!(
+        "  and only then is its memory taken back: {} bytes used",
+        alloc.used()
+    );
     let my_int = alloc.allocate_with(|| 23).expect("room"); // constructed in place
     println!(
         "  allocate_with(|| 23) = {}; remaining {} of {} bytes",
@@ -188,9 +188,7 @@ fn fallback() {
     let a = alloc.allocate([1u64; 8]).expect("pool");
     let b = alloc.allocate(2u64).expect("pool");
     let c = alloc.allocate(3u64).expect("heap: the pool is full");
-    let d = alloc
-        .allocate([4u8; 1000])
-        .expect("heap: too large for the pool");
+    let d = alloc.allocate([4u8; 1000]).expect("heap: too large");
     let place = |owned: bool| if owned { "pool" } else { "heap" };
     println!(
         "  64 B -> {}, 8 B -> {}, 8 B more -> {}, 1000 B -> {}",
@@ -209,15 +207,6 @@ fn fallback() {
     );
 }
 
-/// The small-object allocator: free lists of 16 to 256 bytes, the heap beyond.
-type SmallObjects = Segregator<256, Bucketizer<FreeList, 5>, Heap>;
-
-fn small_objects_allocator(blocks: usize) -> SmallObjects {
-    Bucketizer::powers_of_two(16, |size| FreeList::new(size, blocks))
-        .expect("heap")
-        .segregate::<256, _>(Heap)
-}
-
 fn small_objects() {
     section(
         "Segregator + Bucketizer: the small-object allocator, with Stats",
@@ -225,17 +214,22 @@ fn small_objects() {
          Segregator<256, S, L>:\nup to 256 B to S, the rest to L; frees are routed by \
          size. Stats: counts and a size histogram.",
     );
-    let alloc = small_objects_allocator(256).proxy(Stats::new());
-    let mut rng = Xorshift(7);
+    // Free lists of 256 blocks of 16, 32, ..., 256 bytes; the heap beyond 256 bytes.
+    let small: Segregator<256, Bucketizer<FreeList, 5>, Heap> =
+        Bucketizer::powers_of_two(16, |size| FreeList::new(size, 256))
+            .expect("heap")
+            .segregate::<256, _>(Heap);
+    let alloc = small.proxy(Stats::new());
+    let mut rng = Rng::new(7);
     let mut live = Vec::new();
     for _ in 0..2000 {
-        let size = 8 + (rng.next() % 500) as usize;
+        let size = rng.range(8..508);
         let block = alloc
             .allocate_raw(Layout::from_size_align(size, 8).expect("valid"))
             .expect("room");
         live.push(block);
         if live.len() > 100 {
-            let victim = live.swap_remove((rng.next() % live.len() as u64) as usize);
+            let victim = live.swap_remove(rng.below(live.len()));
             // SAFETY: `victim` is currently allocated by `alloc`, and removed from `live`.
             unsafe { alloc.deallocate_raw(victim) };
         }
@@ -284,8 +278,9 @@ fn guard() {
     let block = alloc
         .allocate_raw(Layout::new::<[u8; 16]>())
         .expect("a block");
-    // SAFETY: none needed: one byte past the block lies in the guard's fence, inside the
-    // inner allocation. Writing it is the bug the guard exists to catch.
+    // SAFETY: the byte after the block is the first of the 16 fence bytes the guard keeps
+    // after every block, inside the inner allocation the pointer comes from: in bounds, no
+    // undefined behaviour. Writing it is the bug the guard exists to catch.
     unsafe { block.as_ptr().add(16).write(0) };
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {})); // keep the caught panic quiet
@@ -303,23 +298,16 @@ fn guard() {
 }
 
 /// The type name of `value` without module paths.
-fn short_type_name<T>(value: &T) -> String {
-    let full = std::any::type_name_of_val(value);
-    let (mut out, mut segment) = (String::new(), String::new());
-    let mut chars = full.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == ':' && chars.peek() == Some(&':') {
-            chars.next();
-            segment.clear(); // a module path: drop it
-        } else if c.is_alphanumeric() || c == '_' {
-            segment.push(c);
-        } else {
-            out.push_str(&segment);
-            segment.clear();
-            out.push(c);
-        }
-    }
-    out + &segment
+fn short_type_name<T>(_: &T) -> String {
+    let full = std::any::type_name::<T>();
+    let (paths, last) = full.rsplit_once("::").unwrap_or(("", full));
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    // Every piece before a `::` ends with a module name: cut it off.
+    paths
+        .split("::")
+        .map(|p| p.trim_end_matches(ident))
+        .collect::<String>()
+        + last
 }
 
 fn proxy() {
@@ -347,11 +335,15 @@ fn proxy() {
         "  after the drops: {} deallocations, {} bytes live",
         c.deallocations, c.bytes_live
     );
-    let printing = Heap.proxy(FnLogger(|e: &Event| println!("  event: {e}")));
-    let mut v = ApiVec::new_in(&printing);
+    // Trace keeps every event (or prints each as it happens, `Trace::printing()`).
+    let traced = Heap.proxy(Trace::new());
+    let mut v = ApiVec::new_in(&traced);
     v.extend([1u32, 2, 3, 4, 5]);
     v.push(6);
     drop(v);
+    for event in traced.logger().take() {
+        println!("  a Vec of 6 u32 on Proxy<Heap, Trace>: {event}");
+    }
 }
 
 fn null() {
@@ -411,7 +403,7 @@ fn collections() {
 }
 
 /// The `#[global_allocator]` adapter, built in a `const` context (a real program would put
-/// `#[global_allocator]` on it; the tour keeps the system allocator for its timings).
+/// `#[global_allocator]` on it; the tour calls it directly).
 static GLOBAL: GlobalAllocator<Locked<System>> = GlobalAllocator::new(Locked::new(System));
 
 fn threads_and_global() {
@@ -495,314 +487,13 @@ fn compat() {
     );
 }
 
-// ---------------------------------------------------------------------------------------
-// Timings.
-
-/// A small xorshift generator, for pre-generated random orders.
-struct Xorshift(u64);
-
-impl Xorshift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    /// A random permutation of `0..n`.
-    fn permutation(&mut self, n: usize) -> Vec<usize> {
-        let mut v: Vec<usize> = (0..n).collect();
-        for i in (1..n).rev() {
-            let j = (self.next() % (i as u64 + 1)) as usize;
-            v.swap(i, j);
-        }
-        v
-    }
-}
-
-/// Times `ours` and `system` (each doing `ops` operations) alternately, 15 times each
-/// after a warm-up, so that both see the same machine, and returns the fastest time per
-/// operation of each, in nanoseconds: on a busy machine the fastest run is the one least
-/// disturbed by other processes.
-fn race(ops: usize, mut ours: impl FnMut(), mut system: impl FnMut()) -> (f64, f64) {
-    ours();
-    system();
-    let (mut a, mut b) = (Duration::MAX, Duration::MAX);
-    for _ in 0..15 {
-        let start = Instant::now();
-        ours();
-        a = a.min(start.elapsed());
-        let start = Instant::now();
-        system();
-        b = b.min(start.elapsed());
-    }
-    let per_op = |d: Duration| d.as_secs_f64() * 1e9 / ops as f64;
-    (per_op(a), per_op(b))
-}
-
-/// Allocates `order.len()` blocks of `layout`, then frees them in `order`.
-fn fill_and_drain<A: Allocator>(
-    alloc: &A,
-    layout: Layout,
-    order: &[usize],
-    live: &mut Vec<allocators::Block>,
-) {
-    for _ in 0..order.len() {
-        let block = alloc
-            .allocate_raw(black_box(layout))
-            .expect("room for every block");
-        live.push(block);
-    }
-    for &i in order {
-        // SAFETY: every block of `live` is allocated by `alloc`, and each is freed once.
-        unsafe { alloc.deallocate_raw(black_box(live[i])) };
-    }
-    live.clear();
-}
-
-/// Allocates a block of each of `sizes`, then frees them in `order`.
-fn mixed_sizes<A: Allocator>(
-    alloc: &A,
-    sizes: &[Layout],
-    order: &[usize],
-    live: &mut Vec<allocators::Block>,
-) {
-    for &layout in sizes {
-        live.push(
-            alloc
-                .allocate_raw(black_box(layout))
-                .expect("room for every block"),
-        );
-    }
-    for &i in order {
-        // SAFETY: every block of `live` is allocated by `alloc`, and each is freed once.
-        unsafe { alloc.deallocate_raw(black_box(live[i])) };
-    }
-    live.clear();
-}
-
-/// A deterministic hasher for `u64` keys (the splitmix64 finaliser), so that timing runs
-/// compare allocators, not hash seeds.
-#[derive(Default)]
-struct SplitMix(u64);
-
-impl std::hash::Hasher for SplitMix {
-    fn finish(&self) -> u64 {
-        let mut z = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 ^= n;
-    }
-}
-
-type Fixed = std::hash::BuildHasherDefault<SplitMix>;
-
-/// One row of the table: ours against the system allocator.
-struct Row {
-    workload: &'static str,
-    ours: &'static str,
-    ours_ns: f64,
-    system_ns: f64,
-}
-
-fn timings() {
+fn how_fast() {
     section(
-        "Timings against the system allocator, measured now",
-        "Ours and the system allocator alternate, 15 runs each after a warm-up; the fastest \
-         run of each,\nin ns per operation; ratio = ours / system (below 1 is faster). The \
-         criterion benchmarks\nin benches/ are the careful measurement; this is a quick look.",
+        "How fast?",
+        "Measured by the criterion benchmarks in benches/, side by side with the system \
+         allocator,\nmimalloc, bumpalo and bump-scope, on the workloads above and more.",
     );
-    let mut rows = Vec::new();
-    let mut rng = Xorshift(0x2545_f491_4f6c_dd1d);
-    let (mut live_a, mut live_b) = (Vec::with_capacity(100_000), Vec::with_capacity(100_000));
-
-    // 1. Many small temporary allocations, freed all at once.
-    let n = 100_000;
-    let small = Layout::new::<[u8; 16]>();
-    let mut arena = Scoped::new(n * 16).expect("heap");
-    let (ours_ns, system_ns) = race(
-        n,
-        || {
-            for _ in 0..n {
-                black_box(
-                    arena
-                        .allocate_raw(black_box(small))
-                        .expect("sized for n blocks"),
-                );
-            }
-            arena.reset();
-        },
-        || {
-            for _ in 0..n {
-                live_b.push(System.allocate_raw(black_box(small)).expect("system"));
-            }
-            for b in live_b.drain(..) {
-                // SAFETY: allocated just above by `System`.
-                unsafe { System.deallocate_raw(b) };
-            }
-        },
-    );
-    rows.push(Row {
-        workload: "100k x 16 B, then free all",
-        ours: "Scoped (reset)",
-        ours_ns,
-        system_ns,
-    });
-
-    // 2. Fill and drain a pool in a random order.
-    let order = rng.permutation(1024);
-    let block = Layout::new::<[u8; 64]>();
-    let rounds = 100;
-    let ops = rounds * 1024;
-    let pool = FreeList::new(64, 1024).expect("heap");
-    let (ours_ns, system_ns) = race(
-        ops,
-        || (0..rounds).for_each(|_| fill_and_drain(&pool, block, &order, &mut live_a)),
-        || (0..rounds).for_each(|_| fill_and_drain(&System, block, &order, &mut live_b)),
-    );
-    rows.push(Row {
-        workload: "1024 x 64 B, free shuffled",
-        ours: "FreeList",
-        ours_ns,
-        system_ns,
-    });
-
-    // 3. The same through a fallback (never taken) and a counting proxy.
-    let chain = FreeList::new(64, 1024)
-        .expect("heap")
-        .with_fallback(Heap)
-        .proxy(Counters::new());
-    let (ours_ns, system_ns) = race(
-        ops,
-        || (0..rounds).for_each(|_| fill_and_drain(&chain, block, &order, &mut live_a)),
-        || (0..rounds).for_each(|_| fill_and_drain(&System, block, &order, &mut live_b)),
-    );
-    rows.push(Row {
-        workload: "1024 x 64 B, free shuffled",
-        ours: "Proxy<Fallback<FreeList, Heap>>",
-        ours_ns,
-        system_ns,
-    });
-
-    // 4. The small-object allocator on mixed sizes (8..256 B), random frees.
-    let sizes: Vec<Layout> = (0..1024)
-        .map(|_| Layout::from_size_align(8 + (rng.next() % 249) as usize, 8).expect("valid"))
-        .collect();
-    let objects = small_objects_allocator(1024);
-    let (ours_ns, system_ns) = race(
-        ops,
-        || (0..rounds).for_each(|_| mixed_sizes(&objects, &sizes, &order, &mut live_a)),
-        || (0..rounds).for_each(|_| mixed_sizes(&System, &sizes, &order, &mut live_b)),
-    );
-    rows.push(Row {
-        workload: "1024 x 8..256 B, free shuffled",
-        ours: "Segregator<Bucketizer<FreeList>>",
-        ours_ns,
-        system_ns,
-    });
-
-    // 5. What a counting proxy costs on the heap itself.
-    let counted: Proxy<Heap, Counters> = Heap.proxy(Counters::new());
-    let (ours_ns, system_ns) = race(
-        ops,
-        || (0..rounds).for_each(|_| fill_and_drain(&counted, block, &order, &mut live_a)),
-        || (0..rounds).for_each(|_| fill_and_drain(&System, block, &order, &mut live_b)),
-    );
-    rows.push(Row {
-        workload: "1024 x 64 B, free shuffled",
-        ours: "Proxy<Heap, Counters>",
-        ours_ns,
-        system_ns,
-    });
-
-    // 6. A Vec growing to 1000 elements.
-    let vecs = 1000;
-    let mut arena = Scoped::new(256 * 1024).expect("heap");
-    let (ours_ns, system_ns) = race(
-        vecs,
-        || {
-            for _ in 0..vecs {
-                let mut v = ApiVec::new_in(&arena);
-                for i in 0..1000u64 {
-                    v.push(black_box(i));
-                }
-                black_box(&v);
-                drop(v);
-                arena.reset();
-            }
-        },
-        || {
-            for _ in 0..vecs {
-                let mut v = ApiVec::new_in(Api2(System));
-                for i in 0..1000u64 {
-                    v.push(black_box(i));
-                }
-                black_box(&v);
-            }
-        },
-    );
-    rows.push(Row {
-        workload: "Vec<u64> push x1000 (per Vec)",
-        ours: "&Scoped",
-        ours_ns,
-        system_ns,
-    });
-
-    // 7. A HashMap of 1000 entries. A fixed hasher: with hashbrown's default (a random
-    // seed per process and map) the time of the inserts alone varies 4x between runs.
-    let maps = 200;
-    let keys: Vec<u64> = (0..1000).map(|_| rng.next()).collect();
-    let (ours_ns, system_ns) = race(
-        maps,
-        || {
-            for _ in 0..maps {
-                let mut map = hashbrown::HashMap::with_hasher_in(Fixed::default(), &arena);
-                for &k in &keys {
-                    map.insert(black_box(k), k);
-                }
-                black_box(&map);
-                drop(map);
-                arena.reset();
-            }
-        },
-        || {
-            for _ in 0..maps {
-                let mut map = hashbrown::HashMap::with_hasher_in(Fixed::default(), Api2(System));
-                for &k in &keys {
-                    map.insert(black_box(k), k);
-                }
-                black_box(&map);
-            }
-        },
-    );
-    rows.push(Row {
-        workload: "HashMap insert x1000 (per map)",
-        ours: "&Scoped",
-        ours_ns,
-        system_ns,
-    });
-
-    println!(
-        "\n  {:<31} {:<33} {:>11} {:>12} {:>7}",
-        "workload", "ours", "ours ns/op", "system ns/op", "ratio"
-    );
-    for r in &rows {
-        println!(
-            "  {:<31} {:<33} {:>11.1} {:>12.1} {:>6.2}x",
-            r.workload,
-            r.ours,
-            r.ours_ns,
-            r.system_ns,
-            r.ours_ns / r.system_ns
-        );
-    }
-    println!("\n  (ns/op: per allocation and free in rows 1-5, per Vec or map in rows 6-7)");
+    println!("  cargo xtask bench --quick      the whole suite and its ratio table, in minutes");
+    println!("  cargo xtask bench pool bump    some suites only (benches/README.md lists them)");
+    println!("  benches/RESULTS.md             the latest table; its summary is in README.md");
 }

@@ -34,7 +34,7 @@
 //!
 //! When in doubt, start with [`Heap`], measure with a [`Proxy`], and put a [`Scoped`] or a
 //! [`FreeList`] in front where the counts show a hot spot. Run
-//! `cargo run --release --example tour` for a walk through all of them, with timings.
+//! `cargo run --release --example tour` for a walk through all of them.
 //!
 //! # Examples
 //!

@@ -24,6 +24,7 @@ use std::alloc::System;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+use test_rng::Rng;
 
 type GlobalInner = Locked<Fallback<FreeList<System>, System>>;
 
@@ -106,17 +107,6 @@ fn check(block: Block, id: u64, len: usize) {
     );
 }
 
-/// A cheap per-thread random stream.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
-
 #[derive(Default, Debug)]
 struct Totals {
     allocated: AtomicUsize,
@@ -139,14 +129,14 @@ fn ring(alloc: &(dyn Allocator + Sync), sizes: &[usize], align: usize) -> Totals
         for (t, (to_next, from_prev)) in senders.into_iter().zip(receivers).enumerate() {
             let totals = &totals;
             s.spawn(move || {
-                let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (t as u64 + 1));
+                let mut rng = Rng::new(0x9E37_79B9_7F4A_7C15 ^ (t as u64 + 1));
                 let mut local: Vec<Sent> = Vec::with_capacity(16);
                 let free = |sent: Sent, rng: &mut Rng| {
                     check(sent.block, sent.id, sent.block.size());
                     let mut block = sent.block;
-                    if rng.next() % 8 == 0 {
+                    if rng.below(8) == 0 {
                         // Grow or shrink it first (within or across size classes).
-                        let size = sizes[rng.next() as usize % sizes.len()];
+                        let size = sizes[rng.below(sizes.len())];
                         let new = Layout::from_size_align(size, align).unwrap();
                         // SAFETY: a live block, now owned by this thread.
                         match unsafe { alloc.reallocate_raw(block, new) } {
@@ -172,7 +162,7 @@ fn ring(alloc: &(dyn Allocator + Sync), sizes: &[usize], align: usize) -> Totals
                     while let Ok(sent) = from_prev.try_recv() {
                         free(sent, &mut rng);
                     }
-                    let size = sizes[rng.next() as usize % sizes.len()];
+                    let size = sizes[rng.below(sizes.len())];
                     let layout = Layout::from_size_align(size, align).unwrap();
                     let id = ((t as u64) << 48) | round as u64;
                     match alloc.allocate_raw(layout) {
@@ -180,11 +170,11 @@ fn ring(alloc: &(dyn Allocator + Sync), sizes: &[usize], align: usize) -> Totals
                             totals.allocated.fetch_add(1, Relaxed);
                             stamp(block, id);
                             let sent = Sent { block, id };
-                            if rng.next() % 4 == 0 {
+                            if rng.below(4) == 0 {
                                 // Short-lived and local.
                                 local.push(sent);
                                 if local.len() > 8 {
-                                    let i = rng.next() as usize % local.len();
+                                    let i = rng.below(local.len());
                                     free(local.swap_remove(i), &mut rng);
                                 }
                             } else if let Err(mpsc::TrySendError::Full(sent)) =

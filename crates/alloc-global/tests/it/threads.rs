@@ -9,20 +9,10 @@ use alloc_global::{Locked, RawLock, SpinLock, StdMutex};
 use core::alloc::Layout;
 use std::alloc::System;
 use std::sync::mpsc;
+use test_rng::Rng;
 
 const THREADS: usize = if cfg!(miri) { 2 } else { 4 };
 const ROUNDS: usize = if cfg!(miri) { 20 } else { 20_000 };
-
-/// xorshift64: a cheap deterministic generator per thread.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
 
 /// A block and the tag it is filled with.
 struct Tagged {
@@ -74,11 +64,11 @@ fn hammer<L: RawLock + Sync>(lock: impl Fn() -> L) {
             let to_next = to_next.take().unwrap();
             let shared = &shared;
             s.spawn(move || {
-                let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (t as u64 + 1));
+                let mut rng = Rng::new(0x9E37_79B9_7F4A_7C15 ^ (t as u64 + 1));
                 let mut live: Vec<Tagged> = Vec::new();
                 for round in 0..ROUNDS {
                     // Allocate: mostly small (pool), sometimes large (parent).
-                    let r = rng.next();
+                    let r = rng.next_u64();
                     let requested = if r % 8 == 0 {
                         257 + (r >> 8) as usize % 1500
                     } else {
@@ -98,8 +88,8 @@ fn hammer<L: RawLock + Sync>(lock: impl Fn() -> L) {
                     fill(&tagged);
                     live.push(tagged);
                     // Free (or hand over) a random live block about as often.
-                    if live.len() > 32 || rng.next() % 2 == 0 {
-                        let victim = live.swap_remove(rng.next() as usize % live.len());
+                    if live.len() > 32 || rng.below(2) == 0 {
+                        let victim = live.swap_remove(rng.below(live.len()));
                         check(&victim);
                         if round % 4 == 0 {
                             to_next.send(victim).unwrap();

@@ -1,7 +1,7 @@
 //! Building blocks that snap allocators together.
 //!
 //! - [`Fallback<M, F>`](Fallback): tries `M`, then `F`. Only `M` must be a
-//!   [`BlockOwner`](alloc_core::BlockOwner) (blocks are routed back by its answer), so
+//!   [`BlockOwner`] (blocks are routed back by its answer), so
 //!   "a pool, spilling to the heap" is `pool.with_fallback(Heap)`. A block that outgrows
 //!   `M` moves to `F` with its contents.
 //! - [`Proxy<A, L>`](Proxy): reports every operation on `A` to a [`ProxyLogger`]. Ready
@@ -25,7 +25,7 @@
 //!   `FreeList::new(64, 128)?.with_fallback(Heap).proxy(Counters::new())` is a
 //!   `Proxy<Fallback<FreeList, Heap>, Counters>`.
 //!
-//! Every composite is an [`Allocator`](alloc_core::Allocator), and a `BlockOwner` when its
+//! Every composite is an [`Allocator`], and a `BlockOwner` when its
 //! parts are, so chains nest to any depth. With the `allocator-api2-02` / `-04` features
 //! they also implement `allocator-api2`'s `Allocator`, for `allocator_api2::vec::Vec`,
 //! hashbrown and friends.

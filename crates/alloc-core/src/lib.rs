@@ -122,6 +122,7 @@ impl_allocator_api2!(Heap);
 /// ```
 #[cfg(feature = "allocator-api2-02")]
 #[cfg_attr(docsrs, doc(cfg(feature = "allocator-api2-02")))]
+#[doc(no_inline)]
 pub use allocator_api2_02 as api2_02;
 
 /// The `allocator-api2` crate, version 0.3 (what talc 5 and blink-alloc 0.4 use): every
@@ -137,6 +138,7 @@ pub use allocator_api2_02 as api2_02;
 /// ```
 #[cfg(feature = "allocator-api2-03")]
 #[cfg_attr(docsrs, doc(cfg(feature = "allocator-api2-03")))]
+#[doc(no_inline)]
 pub use allocator_api2_03 as api2_03;
 
 /// The `allocator-api2` crate, version 0.4, the newest: every allocator of the toolkit
@@ -153,6 +155,7 @@ pub use allocator_api2_03 as api2_03;
 /// ```
 #[cfg(feature = "allocator-api2-04")]
 #[cfg_attr(docsrs, doc(cfg(feature = "allocator-api2-04")))]
+#[doc(no_inline)]
 pub use allocator_api2_04 as api2_04;
 
 /// The traits, for `use alloc_core::prelude::*`: [`Allocator`] (allocate, typed boxes)

@@ -2,13 +2,14 @@
 //!
 //! A free list takes one contiguous allocation from a parent [`Allocator`] (the [`Heap`]
 //! by default, or any allocator: a scope, a block of another free list, a proxy), cuts it
-//! into `capacity` blocks of `block_size` bytes, and hands them out and takes them back in
+//! into `count` blocks of `block_size` bytes (`FreeList::new(block_size, count)`; `count`
+//! is then its `capacity()`), and hands them out and takes them back in
 //! constant time. It is the allocator to put in front of a general-purpose one for a hot
 //! fixed-size type (nodes, messages, buffers), alone or as the first half of a `Fallback`.
 //!
 //! ```
 //! use alloc_freelist::FreeList;
-//! use alloc_core::{Allocator, AllocatorError, BlockOwner};
+//! use alloc_freelist::{Allocator, AllocatorError, BlockOwner};
 //! use core::alloc::Layout;
 //!
 //! let list = FreeList::new(64, 1024).unwrap();

@@ -1,7 +1,7 @@
 //! Sharing allocators across threads, and installing one as the `#[global_allocator]`.
 //!
-//! - [`Locked<A>`](Locked): makes any [`Allocator`](alloc_core::Allocator) `Sync` (and a
-//!   [`BlockOwner`](alloc_core::BlockOwner) when `A` is) by running each operation under a
+//! - [`Locked<A>`](Locked): makes any [`Allocator`] `Sync` (and a
+//!   [`BlockOwner`] when `A` is) by running each operation under a
 //!   lock: [`SpinLock`] by default, [`StdMutex`] with feature `std`, or any [`RawLock`].
 //! - [`GlobalAllocator<A>`](GlobalAllocator): a `const`-constructible adapter that
 //!   implements [`GlobalAlloc`](core::alloc::GlobalAlloc) for a thread-safe allocator,

@@ -183,6 +183,18 @@ pub use alloc_global::*;
 #[doc(inline)]
 pub use alloc_scoped::*;
 
+// The allocator-api2 crates, shown as re-exports (the globs above would inline a copy of
+// each crate's documentation).
+#[cfg(feature = "allocator-api2-02")]
+#[doc(no_inline)]
+pub use alloc_core::api2_02;
+#[cfg(feature = "allocator-api2-03")]
+#[doc(no_inline)]
+pub use alloc_core::api2_03;
+#[cfg(feature = "allocator-api2-04")]
+#[doc(no_inline)]
+pub use alloc_core::api2_04;
+
 /// The traits, for `use allocators::prelude::*`: [`Allocator`] and [`BlockOwner`] (the
 /// allocator interface), [`AllocatorExt`] (`.with_fallback(..)`, `.proxy(..)`) and
 /// [`ProxyLogger`] (to write a logger).

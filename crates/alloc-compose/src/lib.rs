@@ -128,3 +128,9 @@ pub mod prelude {
     pub use crate::{AllocatorExt, ProxyLogger};
     pub use alloc_core::prelude::*;
 }
+
+/// The README's examples, run as doctests (the README is the package's page on the
+/// registry).
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -174,3 +174,9 @@ pub use allocator_api2_04 as api2_04;
 pub mod prelude {
     pub use crate::{Allocator, BlockOwner};
 }
+
+/// The README's examples, run as doctests (the README is the package's page on the
+/// registry).
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -228,3 +228,9 @@ use core::alloc::Layout;
 pub fn region_layout(block: Layout, count: usize) -> Result<Layout, AllocatorError> {
     raw::Geometry::new(block, count).map(|g| g.region())
 }
+
+/// The README's examples, run as doctests (the README is the package's page on the
+/// registry).
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -163,3 +163,9 @@ fn thread_marker() -> usize {
         .try_with(|marker| core::ptr::from_ref(marker).addr())
         .unwrap_or(0)
 }
+
+/// The README's examples, run as doctests (the README is the package's page on the
+/// registry).
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

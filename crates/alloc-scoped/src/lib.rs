@@ -206,3 +206,9 @@ pub const MAX_ALIGN: usize = 4096;
 /// The alignment of the buffers [`Scoped::new_in`] asks its parent for: enough for every
 /// primitive type, so the first blocks need no padding.
 const BUFFER_ALIGN: usize = 16;
+
+/// The README's examples, run as doctests (the README is the package's page on the
+/// registry).
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -96,9 +96,9 @@ fn a_fallback_proxy_chain_serves_std_collections_and_counts_them() {
     assert_eq!(counts.bytes_live, 0, "every block came back");
 }
 
-/// The block a `Box<[u64; 8]>` occupies, to ask its owner.
-fn small_block<A: std::alloc::Allocator>(b: &Box<[u64; 8], A>) -> allocators::Block {
-    let ptr = core::ptr::NonNull::from(&**b).cast::<u8>();
+/// The block a boxed `[u64; 8]` occupies, to ask its owner.
+fn small_block(b: &[u64; 8]) -> allocators::Block {
+    let ptr = core::ptr::NonNull::from(b).cast::<u8>();
     allocators::Block::from_raw_parts(ptr, Layout::new::<[u64; 8]>())
 }
 

@@ -9,7 +9,7 @@ use alloc_core::{Allocator, AllocatorError, Block, BlockOwner, move_block};
 ///
 /// Only `main` must be a [`BlockOwner`]: its [`owns_block`](BlockOwner::owns_block) answer
 /// is how a block is routed back on deallocation and reallocation. The fallback can be any
-/// [`Allocator`], typically [`Heap`](alloc_core::Heap), which cannot tell its blocks
+/// [`Allocator`], typically [`Heap`], which cannot tell its blocks
 /// apart. When the fallback is a `BlockOwner` too, so is the `Fallback` (it owns what
 /// either side owns), so fallbacks nest: `Fallback<Fallback<A, B>, C>` and
 /// `Fallback<A, Fallback<B, C>>` both work.

@@ -1,7 +1,7 @@
 //! Building blocks that snap allocators together.
 //!
 //! - [`Fallback<M, F>`](Fallback): tries `M`, then `F`. Only `M` must be a
-//!   [`BlockOwner`](alloc_core::BlockOwner) (blocks are routed back by its answer), so
+//!   [`BlockOwner`] (blocks are routed back by its answer), so
 //!   "a pool, spilling to the heap" is `pool.with_fallback(Heap)`. A block that outgrows
 //!   `M` moves to `F` with its contents.
 //! - [`Proxy<A, L>`](Proxy): reports every operation on `A` to a [`ProxyLogger`]. Ready
@@ -25,7 +25,7 @@
 //!   `FreeList::new(64, 128)?.with_fallback(Heap).proxy(Counters::new())` is a
 //!   `Proxy<Fallback<FreeList, Heap>, Counters>`.
 //!
-//! Every composite is an [`Allocator`](alloc_core::Allocator), and a `BlockOwner` when its
+//! Every composite is an [`Allocator`], and a `BlockOwner` when its
 //! parts are, so chains nest to any depth. With the `allocator-api2-02` / `-04` features
 //! they also implement `allocator-api2`'s `Allocator`, for `allocator_api2::vec::Vec`,
 //! hashbrown and friends.
@@ -54,12 +54,16 @@
 //! |---|---|---|
 //! | `std` | yes | implies `alloc`; the `Trace` logger |
 //! | `alloc` | via `std` | `ProxyLogger` for `Box`, `Rc` and `Arc` of a logger |
-//! | `allocator-api2-02` | no | `allocator-api2` 0.2 impls for every allocator of the crate |
-//! | `allocator-api2-04` | no | `allocator-api2` 0.4 impls |
+//! | `allocator-api2-02` | yes | `allocator-api2` 0.2 impls for every allocator of the crate |
+//! | `allocator-api2-03` | yes | `allocator-api2` 0.3 impls (talc 5, blink-alloc 0.4) |
+//! | `allocator-api2-04` | yes | `allocator-api2` 0.4 impls |
+//! | `nightly` | no | `core::alloc::Allocator` impls, for std's `Vec::new_in`, `Box::new_in`, `Rc`, `Arc` (nightly compiler only) |
 //!
-//! With no features the crate is `#![no_std]` and needs no allocator.
+//! With no features (`default-features = false`) the crate is `#![no_std]` and needs no
+//! allocator.
 #![no_std]
 #![cfg_attr(docsrs, feature(doc_cfg))]
+#![cfg_attr(feature = "nightly", feature(allocator_api))]
 
 #[cfg(feature = "alloc")]
 extern crate alloc;
@@ -89,3 +93,44 @@ pub use null::Null;
 pub use proxy::{Event, Proxy, ProxyLogger};
 pub use segregator::Segregator;
 pub use stats::{Stats, StatsSummary};
+
+// The vocabulary of `alloc-core`, so that this crate alone is enough: the traits, the
+// types their methods take and return, the heap, and the allocator-api2 crates (with
+// their collections) whose traits this crate's allocators implement.
+#[cfg(feature = "alloc")]
+#[doc(no_inline)]
+pub use alloc_core::Heap;
+#[cfg(feature = "allocator-api2-02")]
+#[doc(no_inline)]
+pub use alloc_core::api2_02;
+#[cfg(feature = "allocator-api2-03")]
+#[doc(no_inline)]
+pub use alloc_core::api2_03;
+#[cfg(feature = "allocator-api2-04")]
+#[doc(no_inline)]
+pub use alloc_core::api2_04;
+#[doc(no_inline)]
+pub use alloc_core::{AllocBox, Allocator, AllocatorError, Block, BlockOwner};
+
+/// The traits, for `use alloc_compose::prelude::*`: [`AllocatorExt`] and [`ProxyLogger`] (this crate's), [`Allocator`] and [`BlockOwner`].
+///
+/// # Examples
+///
+/// ```
+/// use alloc_compose::prelude::*;
+/// use alloc_compose::{Counters, Heap, Null};
+///
+/// let alloc = Null.with_fallback(Heap).proxy(Counters::new());
+/// let b = alloc.allocate(3u8).unwrap();
+/// assert!(!alloc.inner().main().owns(&b));
+/// ```
+pub mod prelude {
+    pub use crate::{AllocatorExt, ProxyLogger};
+    pub use alloc_core::prelude::*;
+}
+
+/// The README's examples, run as doctests (the README is the package's page on the
+/// registry).
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -1,16 +1,21 @@
-//! The bridge to the `allocator-api2` crate's `Allocator` traits: [`impl_allocator_api2!`].
+//! The bridge to the `allocator-api2` crate's `Allocator` traits and, on nightly, to
+//! `core::alloc::Allocator`: [`impl_allocator_api2!`].
 //!
 //! The orphan rule forbids a blanket `impl<T: alloc_core::Allocator> allocator_api2::Allocator
 //! for T`, so each allocator type gets its own impl, written once here as a macro and
 //! invoked by each crate for its own types, behind its `allocator-api2-02` /
-//! `allocator-api2-04` features.
+//! `allocator-api2-03` / `allocator-api2-04` / `nightly` features.
 
-/// Implements the `allocator-api2` `Allocator` trait (versions 0.2 and 0.4, each behind the
-/// invoking crate's feature of the same name) for a type that implements
-/// [`alloc_core::Allocator`](crate::Allocator), by forwarding every method.
+/// Implements the `allocator-api2` `Allocator` trait (versions 0.2, 0.3 and 0.4, each
+/// behind the invoking crate's feature of the same name) and, with the invoking crate's
+/// `nightly` feature, the standard library's own `core::alloc::Allocator`, for a type that
+/// implements [`alloc_core::Allocator`](crate::Allocator), by forwarding every method.
 ///
-/// The invoking crate must have features named `allocator-api2-02` and `allocator-api2-04`
-/// that enable the same features of `alloc-core`. Generic types list their parameters in
+/// The invoking crate must have features named `allocator-api2-02`, `allocator-api2-03`,
+/// `allocator-api2-04` and `nightly` that enable the same features of `alloc-core`, and,
+/// for `nightly`, the crate attribute
+/// `#![cfg_attr(feature = "nightly", feature(allocator_api))]` (the trait is unstable; the
+/// `nightly` arm needs a nightly compiler). Generic types list their parameters in
 /// brackets:
 ///
 /// ```text
@@ -18,9 +23,10 @@
 /// alloc_core::impl_allocator_api2!(impl[M, F] for Fallback<M, F> where [M: BlockOwner, F: Allocator]);
 /// ```
 ///
-/// Behaviour is identical on both versions, at the `Layout` level: `allocate` returns the
-/// block as a slice (its full usable size), `deallocate` rebuilds the block from the
-/// pointer and layout (which must fit, as both contracts say), `grow` and `shrink` call
+/// Behaviour is identical on every version and on `core`'s trait, at the `Layout` level
+/// (one body, generated for each): `allocate` returns the block as a slice (its full
+/// usable size), `deallocate` rebuilds the block from the pointer and layout (which must
+/// fit, as every one of these contracts says), `grow` and `shrink` call
 /// [`reallocate_raw`](crate::Allocator::reallocate_raw), and the zeroed variants zero the
 /// new bytes. Errors become `AllocError`.
 ///
@@ -67,8 +73,12 @@ macro_rules! impl_allocator_api2 {
     (impl [$($gen:tt)*] for $ty:ty $(where [$($bound:tt)*])?) => {
         #[cfg(feature = "allocator-api2-02")]
         $crate::__impl_allocator_api2_version!(api2_02; [$($gen)*] $ty; [$($($bound)*)?]);
+        #[cfg(feature = "allocator-api2-03")]
+        $crate::__impl_allocator_api2_version!(api2_03; [$($gen)*] $ty; [$($($bound)*)?]);
         #[cfg(feature = "allocator-api2-04")]
         $crate::__impl_allocator_api2_version!(api2_04; [$($gen)*] $ty; [$($($bound)*)?]);
+        #[cfg(feature = "nightly")]
+        $crate::__impl_allocator_api2_version!(nightly; [$($gen)*] $ty; [$($($bound)*)?]);
     };
     ($ty:ty) => {
         $crate::impl_allocator_api2!(impl [] for $ty);
@@ -81,7 +91,8 @@ macro_rules! __impl_allocator_api2_version {
     ($api:ident; [$($gen:tt)*] $ty:ty; [$($bound:tt)*]) => {
         // SAFETY: `alloc_core::Allocator`'s contract (valid, aligned, disjoint blocks that
         // stay valid when the allocator is moved or cloned; "fits" defined as here) is
-        // allocator-api2's contract, and every method forwards to it: the pointer and
+        // allocator-api2's contract and `core::alloc::Allocator`'s (they are the same
+        // text), and every method forwards to it: the pointer and
         // layout given back fit the block that was handed out, as `deallocate_raw` and
         // `reallocate_raw` require.
         unsafe impl<$($gen)*> $crate::__private::$api::Allocator for $ty
@@ -195,9 +206,18 @@ pub mod __private {
     pub mod api2_02 {
         pub use allocator_api2_02::alloc::{AllocError, Allocator};
     }
+    #[cfg(feature = "allocator-api2-03")]
+    pub mod api2_03 {
+        pub use allocator_api2_03::alloc::{AllocError, Allocator};
+    }
     #[cfg(feature = "allocator-api2-04")]
     pub mod api2_04 {
         pub use allocator_api2_04::alloc::{AllocError, Allocator};
+    }
+    /// The standard library's own trait (nightly, `feature(allocator_api)`).
+    #[cfg(feature = "nightly")]
+    pub mod nightly {
+        pub use core::alloc::{AllocError, Allocator};
     }
 
     /// `grow`/`shrink` for the bridge: reallocates and, when `zero_new` is set, zeroes

@@ -1,12 +1,13 @@
 //! Wrappers between [`Allocator`] and the `allocator-api2` traits, in both directions:
 //!
 //! - [`Api2<A>`](Api2): any [`Allocator`], including one written by a user, as an
-//!   `allocator-api2` 0.2 and 0.4 allocator, for `allocator_api2::vec::Vec`,
+//!   `allocator-api2` 0.2, 0.3 and 0.4 allocator (and `core::alloc::Allocator` with
+//!   `nightly`), for `allocator_api2::vec::Vec`,
 //!   `allocator_api2::boxed::Box` and hashbrown (the orphan rule lets a user's crate
 //!   invoke [`impl_allocator_api2!`](crate::impl_allocator_api2) only for its own types;
 //!   the wrapper works for any type, with no macro).
-//! - [`FromApi02<A>`](FromApi02) / [`FromApi04<A>`](FromApi04): any `allocator-api2` 0.2 /
-//!   0.4 allocator (bumpalo's `&Bump`, `allocator_api2::alloc::Global`, ...) as an
+//! - [`FromApi02<A>`](FromApi02) / [`FromApi03<A>`](FromApi03) /
+//!   [`FromApi04<A>`](FromApi04): any `allocator-api2` 0.2 / 0.3 / 0.4 allocator (bumpalo's `&Bump`, `allocator_api2::alloc::Global`, ...) as an
 //!   [`Allocator`], so it can be the parent of a `Scoped` or a `FreeList`, or a part of a
 //!   composite.
 //!
@@ -21,8 +22,9 @@ use core::ptr::NonNull;
 use crate::BlockOwner;
 use crate::{Allocator, AllocatorError, Block};
 
-/// Any [`Allocator`] as an `allocator-api2` allocator (versions 0.2 and 0.4, with the
-/// features `allocator-api2-02` / `allocator-api2-04`), so collections can use it.
+/// Any [`Allocator`] as an `allocator-api2` allocator (versions 0.2, 0.3 and 0.4, with the
+/// features `allocator-api2-02` / `-03` / `-04`; and as `core::alloc::Allocator` with
+/// `nightly`), so collections can use it.
 ///
 /// The allocators of this toolkit implement the `allocator-api2` traits themselves; wrap
 /// the ones that do not: an allocator you wrote, or
@@ -61,7 +63,11 @@ use crate::{Allocator, AllocatorError, Block};
 /// ```
 #[cfg_attr(
     docsrs,
-    doc(cfg(any(feature = "allocator-api2-02", feature = "allocator-api2-04")))
+    doc(cfg(any(
+        feature = "allocator-api2-02",
+        feature = "allocator-api2-03",
+        feature = "allocator-api2-04"
+    )))
 )]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Api2<A>(pub A);
@@ -144,7 +150,8 @@ fn block_from_slice(slice: NonNull<[u8]>, layout: Layout) -> Block {
     Block::from_raw_parts(slice.cast(), layout)
 }
 
-/// Defines `FromApi02` / `FromApi04`: the same wrapper for each `allocator-api2` version.
+/// Defines `FromApi02` / `FromApi03` / `FromApi04`: the same wrapper for each
+/// `allocator-api2` version.
 macro_rules! from_api2 {
     ($name:ident, $feature:literal, $api:ident, $krate:ident, $version:literal) => {
         #[doc = concat!("Any `allocator-api2` ", $version, " allocator as an [`Allocator`] (feature `", $feature, "`),")]
@@ -291,6 +298,13 @@ from_api2!(
     api2_02,
     allocator_api2_02,
     "0.2"
+);
+from_api2!(
+    FromApi03,
+    "allocator-api2-03",
+    api2_03,
+    allocator_api2_03,
+    "0.3"
 );
 from_api2!(
     FromApi04,

@@ -40,8 +40,10 @@ pub(crate) fn default_layout(block_size: usize) -> Result<Layout, AllocatorError
 
 macro_rules! free_list_struct {
     ($($default:ty)?) => {
-        /// An allocator of fixed-size blocks: `capacity` blocks of `block_size` bytes in one
-        /// allocation taken from a parent allocator, handed out and taken back in O(1).
+        /// An allocator of fixed-size blocks: `count` blocks of `block_size` bytes (the
+        /// arguments of [`new`](Self::new); `count` is then its
+        /// [`capacity`](Self::capacity)) in one allocation taken from a parent allocator,
+        /// handed out and taken back in O(1).
         ///
         /// Allocation pops the most recently freed block (the link to the next one lives
         /// inside the free block: no per-block header), deallocation pushes it back. Blocks

@@ -2,13 +2,14 @@
 //!
 //! A free list takes one contiguous allocation from a parent [`Allocator`] (the [`Heap`]
 //! by default, or any allocator: a scope, a block of another free list, a proxy), cuts it
-//! into `capacity` blocks of `block_size` bytes, and hands them out and takes them back in
+//! into `count` blocks of `block_size` bytes (`FreeList::new(block_size, count)`; `count`
+//! is then its `capacity()`), and hands them out and takes them back in
 //! constant time. It is the allocator to put in front of a general-purpose one for a hot
 //! fixed-size type (nodes, messages, buffers), alone or as the first half of a `Fallback`.
 //!
 //! ```
 //! use alloc_freelist::FreeList;
-//! use alloc_core::{Allocator, AllocatorError, BlockOwner};
+//! use alloc_freelist::{Allocator, AllocatorError, BlockOwner};
 //! use core::alloc::Layout;
 //!
 //! let list = FreeList::new(64, 1024).unwrap();
@@ -141,13 +142,16 @@
 //! | `std` | yes | implies `alloc`; `SyncFreeList` waiters yield to the OS scheduler |
 //! | `alloc` | via `std` | `FreeList::new`, `with_layout` (memory from `Heap`), and `Heap` as the default parent |
 //! | `double-free-check` | no | the double-free bitmap in release builds too |
-//! | `allocator-api2-02` | no | `allocator-api2` 0.2's `Allocator` for both types (`Vec<T, FreeList>`) |
-//! | `allocator-api2-04` | no | `allocator-api2` 0.4's `Allocator` for both types |
+//! | `allocator-api2-02` | yes | `allocator-api2` 0.2's `Allocator` for both types (`Vec<T, FreeList>`) |
+//! | `allocator-api2-03` | yes | `allocator-api2` 0.3 impls (talc 5, blink-alloc 0.4) |
+//! | `allocator-api2-04` | yes | `allocator-api2` 0.4's `Allocator` for both types |
+//! | `nightly` | no | `core::alloc::Allocator` impls, for std's `Vec::new_in`, `Box::new_in`, `Rc`, `Arc` (nightly compiler only) |
 //!
-//! Without features the crate is `#![no_std]` and needs no global allocator (use the
+//! Without features (`default-features = false`) the crate is `#![no_std]` and needs no global allocator (use the
 //! `*_in` constructors with any parent).
 #![no_std]
 #![cfg_attr(docsrs, feature(doc_cfg))]
+#![cfg_attr(feature = "nightly", feature(allocator_api))]
 
 #[cfg(feature = "std")]
 extern crate std;
@@ -159,7 +163,40 @@ mod sync;
 pub use freelist::FreeList;
 pub use sync::SyncFreeList;
 
-use alloc_core::AllocatorError;
+// The vocabulary of `alloc-core`, so that this crate alone is enough: the traits, the
+// types their methods take and return, the heap, and the allocator-api2 crates (with
+// their collections) whose traits this crate's allocators implement.
+#[cfg(feature = "alloc")]
+#[doc(no_inline)]
+pub use alloc_core::Heap;
+#[cfg(feature = "allocator-api2-02")]
+#[doc(no_inline)]
+pub use alloc_core::api2_02;
+#[cfg(feature = "allocator-api2-03")]
+#[doc(no_inline)]
+pub use alloc_core::api2_03;
+#[cfg(feature = "allocator-api2-04")]
+#[doc(no_inline)]
+pub use alloc_core::api2_04;
+#[doc(no_inline)]
+pub use alloc_core::{AllocBox, Allocator, AllocatorError, Block, BlockOwner};
+
+/// The traits, for `use alloc_freelist::prelude::*`: [`Allocator`] and [`BlockOwner`].
+///
+/// # Examples
+///
+/// ```
+/// use alloc_freelist::prelude::*;
+/// use alloc_freelist::FreeList;
+///
+/// let pool = FreeList::new(16, 4).unwrap();
+/// let b = pool.allocate(3u8).unwrap();
+/// assert!(pool.owns(&b));
+/// ```
+pub mod prelude {
+    pub use alloc_core::prelude::*;
+}
+
 use core::alloc::Layout;
 
 /// The layout of the one allocation a free list of `count` blocks of `block` takes from its
@@ -191,3 +228,9 @@ use core::alloc::Layout;
 pub fn region_layout(block: Layout, count: usize) -> Result<Layout, AllocatorError> {
     raw::Geometry::new(block, count).map(|g| g.region())
 }
+
+/// The README's examples, run as doctests (the README is the package's page on the
+/// registry).
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

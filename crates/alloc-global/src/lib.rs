@@ -1,7 +1,7 @@
 //! Sharing allocators across threads, and installing one as the `#[global_allocator]`.
 //!
-//! - [`Locked<A>`](Locked): makes any [`Allocator`](alloc_core::Allocator) `Sync` (and a
-//!   [`BlockOwner`](alloc_core::BlockOwner) when `A` is) by running each operation under a
+//! - [`Locked<A>`](Locked): makes any [`Allocator`] `Sync` (and a
+//!   [`BlockOwner`] when `A` is) by running each operation under a
 //!   lock: [`SpinLock`] by default, [`StdMutex`] with feature `std`, or any [`RawLock`].
 //! - [`GlobalAllocator<A>`](GlobalAllocator): a `const`-constructible adapter that
 //!   implements [`GlobalAlloc`](core::alloc::GlobalAlloc) for a thread-safe allocator,
@@ -91,12 +91,15 @@
 //! |---|---|---|
 //! | `std` | yes | [`StdMutex`]; yielding while spinning; detection of re-entrant calls (`Locked` in debug builds, `GlobalAllocator`'s initialiser always); abort via `std::process::abort` |
 //! | `alloc` | via `std` | nothing yet (for symmetry with the other crates) |
-//! | `allocator-api2-02` | no | `allocator-api2` 0.2 impls for `Locked` and `GlobalAllocator` |
-//! | `allocator-api2-04` | no | `allocator-api2` 0.4 impls |
+//! | `allocator-api2-02` | yes | `allocator-api2` 0.2 impls for `Locked` and `GlobalAllocator` |
+//! | `allocator-api2-03` | yes | `allocator-api2` 0.3 impls (talc 5, blink-alloc 0.4) |
+//! | `allocator-api2-04` | yes | `allocator-api2` 0.4 impls |
+//! | `nightly` | no | `core::alloc::Allocator` impls, for std's `Vec::new_in`, `Box::new_in`, `Rc`, `Arc` (nightly compiler only) |
 //!
-//! Without features the crate is `#![no_std]` and needs no allocator.
+//! Without features (`default-features = false`) the crate is `#![no_std]` and needs no allocator.
 #![no_std]
 #![cfg_attr(docsrs, feature(doc_cfg))]
+#![cfg_attr(feature = "nightly", feature(allocator_api))]
 
 #[cfg(any(test, feature = "std"))]
 extern crate std;
@@ -110,6 +113,40 @@ pub use global::GlobalAllocator;
 pub use lock::StdMutex;
 pub use lock::{RawLock, SpinGuard, SpinLock};
 pub use locked::Locked;
+
+// The vocabulary of `alloc-core`, so that this crate alone is enough: the traits, the
+// types their methods take and return, the heap, and the allocator-api2 crates (with
+// their collections) whose traits this crate's allocators implement.
+#[cfg(feature = "alloc")]
+#[doc(no_inline)]
+pub use alloc_core::Heap;
+#[cfg(feature = "allocator-api2-02")]
+#[doc(no_inline)]
+pub use alloc_core::api2_02;
+#[cfg(feature = "allocator-api2-03")]
+#[doc(no_inline)]
+pub use alloc_core::api2_03;
+#[cfg(feature = "allocator-api2-04")]
+#[doc(no_inline)]
+pub use alloc_core::api2_04;
+#[doc(no_inline)]
+pub use alloc_core::{AllocBox, Allocator, AllocatorError, Block, BlockOwner};
+
+/// The traits, for `use alloc_global::prelude::*`: [`Allocator`] and [`BlockOwner`].
+///
+/// # Examples
+///
+/// ```
+/// use alloc_global::prelude::*;
+/// use alloc_global::{Heap, Locked};
+///
+/// let shared = Locked::new(Heap);
+/// let b = shared.allocate(3u8).unwrap();
+/// assert_eq!(*b, 3);
+/// ```
+pub mod prelude {
+    pub use alloc_core::prelude::*;
+}
 
 /// A number that identifies the calling thread while it runs: the address of a
 /// thread-local byte (never 0 for a live thread; 0 if thread-locals are already gone).
@@ -126,3 +163,9 @@ fn thread_marker() -> usize {
         .try_with(|marker| core::ptr::from_ref(marker).addr())
         .unwrap_or(0)
 }
+
+/// The README's examples, run as doctests (the README is the package's page on the
+/// registry).
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -124,10 +124,12 @@
 //! |---|---|---|
 //! | `std` | yes | implies `alloc` |
 //! | `alloc` | via `std` | [`Scoped::new`] (from the heap), and `Heap` as the default parent |
-//! | `allocator-api2-02` | no | `allocator-api2` 0.2 impls for `Scoped`, `Scope`, `Buffer` (for hashbrown, `allocator_api2::vec::Vec`) |
-//! | `allocator-api2-04` | no | `allocator-api2` 0.4 impls |
+//! | `allocator-api2-02` | yes | `allocator-api2` 0.2 impls for `Scoped`, `Scope`, `Buffer` (for hashbrown, `allocator_api2::vec::Vec`) |
+//! | `allocator-api2-03` | yes | `allocator-api2` 0.3 impls (talc 5, blink-alloc 0.4) |
+//! | `allocator-api2-04` | yes | `allocator-api2` 0.4 impls |
+//! | `nightly` | no | `core::alloc::Allocator` impls, for std's `Vec::new_in`, `Box::new_in`, `Rc`, `Arc` (nightly compiler only) |
 //!
-//! Without features the crate is `#![no_std]` and needs no allocator
+//! Without features (`default-features = false`) the crate is `#![no_std]` and needs no allocator
 //! ([`Scoped::from_buffer`]).
 //!
 //! [`Allocator`]: alloc_core::Allocator
@@ -137,6 +139,7 @@
 //! [`Block::empty`]: alloc_core::Block::empty
 #![no_std]
 #![cfg_attr(docsrs, feature(doc_cfg))]
+#![cfg_attr(feature = "nightly", feature(allocator_api))]
 
 mod buffer;
 mod bump;
@@ -146,6 +149,40 @@ mod scoped;
 pub use buffer::Buffer;
 pub use scope::Scope;
 pub use scoped::Scoped;
+
+// The vocabulary of `alloc-core`, so that this crate alone is enough: the traits, the
+// types their methods take and return, the heap, and the allocator-api2 crates (with
+// their collections) whose traits this crate's allocators implement.
+#[cfg(feature = "alloc")]
+#[doc(no_inline)]
+pub use alloc_core::Heap;
+#[cfg(feature = "allocator-api2-02")]
+#[doc(no_inline)]
+pub use alloc_core::api2_02;
+#[cfg(feature = "allocator-api2-03")]
+#[doc(no_inline)]
+pub use alloc_core::api2_03;
+#[cfg(feature = "allocator-api2-04")]
+#[doc(no_inline)]
+pub use alloc_core::api2_04;
+#[doc(no_inline)]
+pub use alloc_core::{AllocBox, Allocator, AllocatorError, Block, BlockOwner};
+
+/// The traits, for `use alloc_scoped::prelude::*`: [`Allocator`] and [`BlockOwner`].
+///
+/// # Examples
+///
+/// ```
+/// use alloc_scoped::prelude::*;
+/// use alloc_scoped::Scoped;
+///
+/// let arena = Scoped::new(256).unwrap();
+/// let b = arena.allocate(3u8).unwrap();
+/// assert!(arena.owns(&b));
+/// ```
+pub mod prelude {
+    pub use alloc_core::prelude::*;
+}
 
 /// The largest alignment a [`Scoped`] or [`Scope`] serves: a page (4096 bytes). Larger
 /// alignments fail with [`AllocatorError::UnsupportedAlignment`].
@@ -169,3 +206,9 @@ pub const MAX_ALIGN: usize = 4096;
 /// The alignment of the buffers [`Scoped::new_in`] asks its parent for: enough for every
 /// primitive type, so the first blocks need no padding.
 const BUFFER_ALIGN: usize = 16;
+
+/// The README's examples, run as doctests (the README is the package's page on the
+/// registry).
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -5,10 +5,14 @@
 
 // Tests are std programs: the core/alloc import lints are for the `no_std` libraries.
 #![allow(clippy::std_instead_of_core, clippy::std_instead_of_alloc)]
+// std's collections with an allocator parameter are unstable (nightly, `nightly` feature).
+#![cfg_attr(feature = "nightly", feature(allocator_api))]
 
 mod collections;
 mod compat;
 mod composition;
+#[cfg(feature = "nightly")]
+mod nightly;
 mod reexports;
 
 use allocators::testing::Conformance;

@@ -17,6 +17,7 @@ fn every_leaf_is_re_exported_at_the_root() {
     assert_eq!(home::<a::Heap>(), "alloc_core");
     assert_eq!(home::<a::Api2<a::Heap>>(), "alloc_core");
     assert_eq!(home::<a::FromApi02<a::Heap>>(), "alloc_core");
+    assert_eq!(home::<a::FromApi03<a::Heap>>(), "alloc_core");
     assert_eq!(home::<a::FromApi04<a::Heap>>(), "alloc_core");
     assert_eq!(home::<a::Scoped>(), "alloc_scoped");
     assert_eq!(home::<a::Scope<'static>>(), "alloc_scoped");
@@ -89,4 +90,34 @@ fn the_allocator_api2_crates_are_the_ones_collections_use() {
     map.insert(1, 1);
     let v = allocators::api2_04::vec::Vec::<u8, _>::new_in(allocators::Heap);
     assert_eq!((map.len(), v.len()), (1, 0));
+}
+
+#[test]
+fn allocator_api2_03_serves_every_allocator_as_the_others_do() {
+    use allocators::prelude::*;
+    use allocators::{FreeList, FromApi03, Heap, Scoped, api2_03};
+
+    let arena = Scoped::new(1024).unwrap();
+    let mut v = api2_03::vec::Vec::new_in(&arena);
+    v.extend(0u32..10);
+    let pool = FreeList::new(64, 2).unwrap().with_fallback(Heap);
+    let b = api2_03::boxed::Box::new_in([9u8; 100], &pool); // past the block: the heap
+    assert_eq!((v.iter().sum::<u32>(), b[99]), (45, 9));
+    assert!(arena.used() >= 40);
+    // And the other way: allocator-api2 0.3's `Global` as the parent of a free list.
+    let child = FreeList::new_in(16, 4, FromApi03(api2_03::alloc::Global)).unwrap();
+    assert_eq!(*child.allocate(5u16).unwrap(), 5);
+}
+
+/// Each leaf re-exports the vocabulary and the allocator-api2 crates: the same items as
+/// alloc-core's (so the facade's glob re-exports of every leaf agree).
+#[test]
+fn the_leaves_re_export_the_same_vocabulary() {
+    assert_eq!(
+        type_name::<alloc_freelist::AllocatorError>(),
+        type_name::<allocators::AllocatorError>()
+    );
+    let v = alloc_scoped::api2_02::vec::Vec::<u8, allocators::Heap>::new_in(allocators::Heap);
+    let w: allocators::api2_02::vec::Vec<u8, allocators::Heap> = v; // the same type
+    assert!(w.is_empty());
 }

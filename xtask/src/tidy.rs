@@ -83,7 +83,7 @@ struct Exceptions<'a> {
     undocumented_unsafe: &'a [(&'a str, &'a str)],
 }
 
-/// [`check`] with another list of long files allowed (for tests on small trees).
+/// [`check`] with other known violations allowed (for the tests on small trees).
 fn check_with(root: &Path, exceptions: &Exceptions<'_>) -> Result<Vec<String>, String> {
     let packages = workspace::packages(root)?;
     let mut problems = check_dependencies(&packages);

@@ -241,8 +241,8 @@ fn check_sources(root: &Path, exceptions: &Exceptions<'_>) -> Result<Vec<String>
     Ok(problems)
 }
 
-/// Every `.rs` file under `dir`, skipping build output (`target`), hidden folders and
-/// cargo-fuzz's `corpus` and `artifacts`.
+/// Every `.rs` file under `dir`, skipping build output (`target`, or any folder cargo
+/// tagged as its cache), hidden folders and cargo-fuzz's `corpus` and `artifacts`.
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
     let entries = fs::read_dir(dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
     for entry in entries {
@@ -254,10 +254,12 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
             .file_type()
             .map_err(|e| format!("cannot stat {}: {e}", path.display()))?;
         if file_type.is_dir() {
+            // Cargo marks every target folder, whatever its name, with a CACHEDIR.TAG.
             let skipped = name.starts_with('.')
                 || name == "target"
                 || name == "corpus"
-                || name == "artifacts";
+                || name == "artifacts"
+                || path.join("CACHEDIR.TAG").exists();
             if !skipped {
                 rust_files(&path, out)?;
             }

@@ -202,6 +202,11 @@ fn every_module_starts_with_a_module_doc() {
     // Build output and hidden folders are not sources.
     fixture.write("target/debug/build/out.rs", "fn generated() {}\n");
     fixture.write(".git/hook.rs", "fn hidden() {}\n");
+    fixture.write(
+        "my-target/CACHEDIR.TAG",
+        "Signature: 8a477f597d28d172789f06886806bc55\n",
+    );
+    fixture.write("my-target/debug/out.rs", "fn generated() {}\n");
     let problems = fixture.problems();
     assert_eq!(problems.len(), 2, "{problems:?}");
     assert!(problems[0].starts_with("crates/leaf-a/src/inner.rs: does not start"));

@@ -10,6 +10,29 @@ use crate::workspace;
 /// features (`no_std`, no allocator). `.ci/run` installs them with `rustup target add`.
 pub(crate) const NO_STD_TARGETS: [&str; 2] = ["thumbv7em-none-eabihf", "wasm32-unknown-unknown"];
 
+/// alloc-core's features that build on stable: everything but `nightly`
+/// (`--all-features` would turn on `#![feature(allocator_api)]`).
+pub(crate) const CORE_STABLE_FEATURES: &str =
+    "testing,allocator-api2-02,allocator-api2-03,allocator-api2-04";
+
+/// The library crates (published ones), each of which has a `nightly` feature.
+const LIBRARIES: [&str; 6] = [
+    "alloc-core",
+    "alloc-scoped",
+    "alloc-freelist",
+    "alloc-compose",
+    "alloc-global",
+    "allocators",
+];
+
+/// The leaves that `leaf-alone` proves usable on their own, one feature each.
+const LEAVES: [&str; 4] = [
+    "alloc-scoped",
+    "alloc-freelist",
+    "alloc-compose",
+    "alloc-global",
+];
+
 /// Which parts of CI to run.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Options {
@@ -40,7 +63,8 @@ pub(crate) fn run(options: Options) -> Result<(), String> {
             "clippy",
             "-p",
             "alloc-core",
-            "--all-features",
+            "--features",
+            CORE_STABLE_FEATURES,
             "--all-targets",
             "--",
             "-D",
@@ -59,13 +83,39 @@ pub(crate) fn run(options: Options) -> Result<(), String> {
         return Ok(());
     }
     // The conformance kit's own tests need the `testing` feature of alloc-core.
-    cargo(&["test", "-p", "alloc-core", "--all-features"], &[])?;
-    // The thread stress test again, optimised: more rounds, real contention.
+    cargo(
+        &[
+            "test",
+            "-p",
+            "alloc-core",
+            "--features",
+            CORE_STABLE_FEATURES,
+        ],
+        &[],
+    )?;
+    // Each leaf alone, with its default features only, under allocator-api2 collections.
+    for leaf in LEAVES {
+        cargo(
+            &[
+                "test",
+                "-p",
+                "leaf-alone",
+                "--no-default-features",
+                "--features",
+                leaf,
+            ],
+            &[],
+        )?;
+    }
+    // Release builds: the soundness checks must hold without debug assertions, and the
+    // thread stress test runs optimised (more rounds, real contention).
+    release_tests()?;
     stress()?;
     cargo(
-        &["doc", "--workspace", "--no-deps", "--all-features"],
+        &["doc", "--workspace", "--no-deps"],
         &[("RUSTDOCFLAGS", "-D warnings")],
     )?;
+    nightly()?;
     // alloc-core depends on nothing and needs no allocator by default.
     cargo(&["build", "-p", "alloc-core", "--no-default-features"], &[])?;
     no_std_targets()?;
@@ -82,6 +132,49 @@ pub(crate) fn run(options: Options) -> Result<(), String> {
     }
     println!("xtask ci: all checks passed in {:.0?}", started.elapsed());
     Ok(())
+}
+
+/// The `nightly` feature: every allocator as a `core::alloc::Allocator`, under std's own
+/// collections (tests), and the docs as docs.rs builds them (all features, nightly).
+fn nightly() -> Result<(), String> {
+    let mut build = vec!["+nightly", "build", "--features", "nightly"];
+    for library in LIBRARIES {
+        build.extend(["-p", library]);
+    }
+    cargo(&build, &[])?;
+    cargo(
+        &[
+            "+nightly",
+            "test",
+            "-p",
+            "allocators",
+            "--features",
+            "nightly",
+        ],
+        &[],
+    )?;
+    let mut doc = vec!["+nightly", "doc", "--no-deps", "--all-features"];
+    for library in LIBRARIES {
+        doc.extend(["-p", library]);
+    }
+    cargo(&doc, &[("RUSTDOCFLAGS", "--cfg docsrs -D warnings")])
+}
+
+/// The tests of the crates with soundness checks (sizes, overflows, re-entrancy) in
+/// release mode, where `debug_assert!` is off.
+fn release_tests() -> Result<(), String> {
+    cargo(
+        &[
+            "test",
+            "--release",
+            "-p",
+            "alloc-core",
+            "--features",
+            CORE_STABLE_FEATURES,
+        ],
+        &[],
+    )?;
+    cargo(&["test", "--release", "-p", "alloc-compose"], &[])
 }
 
 /// The thread stress test of the thread-safe allocators, in release mode (bounded time).

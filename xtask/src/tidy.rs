@@ -19,8 +19,6 @@ const MAX_LINES: usize = 800;
 /// Files allowed over [`MAX_LINES`] for now, each with the reason. Remove an entry when
 /// its file is split: the check fails on an entry that is no longer needed.
 const LONG_FILE_EXCEPTIONS: &[&str] = &[
-    // The conformance kit: being split into a module folder (re-entrancy mode, RNG, model).
-    "crates/alloc-core/src/testing/mod.rs",
     // Being split: the Guard's table into a module of its own (issue 16), the list's
     // operations.
     "crates/alloc-compose/src/guard.rs",
@@ -28,20 +26,9 @@ const LONG_FILE_EXCEPTIONS: &[&str] = &[
 ];
 
 /// `unsafe` blocks allowed without a safety comment for now: (file, a piece of the
-/// block's line). Both are hidden lines of doctests, which clippy does not lint; the lead
-/// removes an entry once its comment is written (the check fails on an unused entry).
-const UNDOCUMENTED_UNSAFE_EXCEPTIONS: &[(&str, &str)] = &[
-    // The helper allocator of the `&A is not a BlockOwner` compile_fail example.
-    (
-        "crates/alloc-core/src/allocator.rs",
-        "Heap.deallocate_raw(b)",
-    ),
-    // `AllocBox::leak`'s example gives the block back.
-    (
-        "crates/alloc-core/src/boxed.rs",
-        "AllocBox::from_raw_in(core::ptr::NonNull::from(r), &heap)",
-    ),
-];
+/// block's line). None today; an entry must be removed once its comment is written (the
+/// check fails on an unused entry).
+const UNDOCUMENTED_UNSAFE_EXCEPTIONS: &[(&str, &str)] = &[];
 
 /// What a safety comment contains: the word in capitals, then a colon.
 const SAFETY_MARK: &str = concat!("SAFETY", ":");

@@ -443,7 +443,10 @@ pub unsafe trait Allocator {
 /// # struct Owner;
 /// # unsafe impl alloc_core::Allocator for Owner {
 /// #     fn allocate_raw(&self, l: core::alloc::Layout) -> Result<alloc_core::Block, alloc_core::AllocatorError> { Heap.allocate_raw(l) }
-/// #     unsafe fn deallocate_raw(&self, b: alloc_core::Block) { unsafe { Heap.deallocate_raw(b) } }
+/// #     unsafe fn deallocate_raw(&self, b: alloc_core::Block) {
+/// #         // SAFETY: every block of `Owner` is a block of `Heap` (forwarded contract).
+/// #         unsafe { Heap.deallocate_raw(b) }
+/// #     }
 /// # }
 /// # unsafe impl BlockOwner for Owner { fn owns_block(&self, _: &alloc_core::Block) -> bool { false } }
 /// let owner = Owner;

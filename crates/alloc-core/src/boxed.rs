@@ -162,6 +162,7 @@ impl<'a, T: ?Sized, A: Allocator + ?Sized> AllocBox<'a, T, A> {
     /// *r += 1;
     /// assert_eq!(*r, 6);
     /// # // Give it back so leak checkers stay quiet.
+    /// # // SAFETY: `r` is the leaked box's value, allocated by `heap`, not used afterwards.
     /// # unsafe { drop(AllocBox::from_raw_in(core::ptr::NonNull::from(r), &heap)) };
     /// ```
     #[inline]

@@ -35,10 +35,12 @@ use crate::lock::{RawLock, SpinLock};
 /// An inner allocator that calls back into the *same* `Locked` while it holds the lock
 /// (for example a logger inside it that allocates from the `#[global_allocator]` which is
 /// this very `Locked`) deadlocks: neither [`SpinLock`] nor [`StdMutex`](crate::StdMutex)
-/// is re-entrant. In debug builds with feature `std`, `Locked` detects it and panics with a
-/// message naming the problem instead of hanging (the check costs a thread-local access per
-/// call, so release builds skip it). Inside a `#[global_allocator]` such a panic turns into
-/// an abort (see [`GlobalAllocator`](crate::GlobalAllocator)).
+/// is re-entrant. With feature `std`, in every build, `Locked` detects it and panics with a
+/// message naming the problem ("re-entrant call") instead of hanging (the check costs a
+/// thread-local access and a relaxed load per call, a fraction of the lock itself); without
+/// `std` it cannot tell threads apart and such a call deadlocks, documented in
+/// `docs/bad-input.md`. Inside a `#[global_allocator]` such a panic turns into an abort
+/// (see [`GlobalAllocator`](crate::GlobalAllocator)).
 ///
 /// The same holds for a panic of the inner allocator while `Locked` is the global
 /// allocator: the panic hook runs before unwinding releases the lock, and it may allocate.
@@ -85,8 +87,8 @@ use crate::lock::{RawLock, SpinLock};
 pub struct Locked<A, L = SpinLock> {
     lock: L,
     /// The thread that holds `lock` (its [`crate::thread_marker`]), or 0: for detecting
-    /// re-entrant calls in debug builds.
-    #[cfg(all(debug_assertions, feature = "std"))]
+    /// re-entrant calls.
+    #[cfg(feature = "std")]
     owner: core::sync::atomic::AtomicUsize,
     /// Accessed only with `lock` held (or through `&mut self`).
     inner: UnsafeCell<A>,
@@ -141,7 +143,7 @@ impl<A, L: RawLock> Locked<A, L> {
     pub const fn with_lock(inner: A, lock: L) -> Self {
         Self {
             lock,
-            #[cfg(all(debug_assertions, feature = "std"))]
+            #[cfg(feature = "std")]
             owner: core::sync::atomic::AtomicUsize::new(0),
             inner: UnsafeCell::new(inner),
         }
@@ -183,11 +185,11 @@ impl<A, L: RawLock> Locked<A, L> {
     /// inner allocator's trait methods (see the type's docs).
     #[inline]
     fn locked_call<R>(&self, f: impl FnOnce(&A) -> R) -> R {
-        #[cfg(all(debug_assertions, feature = "std"))]
+        #[cfg(feature = "std")]
         let me = self.check_not_reentrant();
         let _guard = self.lock.lock();
         // Declared after `_guard`, so dropped (the owner cleared) before the unlock.
-        #[cfg(all(debug_assertions, feature = "std"))]
+        #[cfg(feature = "std")]
         let _owner = OwnerMark::set(&self.owner, me);
         // SAFETY: the lock is held until `_guard` drops after `f` returns, so no other
         // thread accesses `inner` meanwhile (`RawLock` promise 1), and earlier accesses
@@ -197,7 +199,7 @@ impl<A, L: RawLock> Locked<A, L> {
     }
 
     /// Panics if the calling thread already holds the lock; returns its marker.
-    #[cfg(all(debug_assertions, feature = "std"))]
+    #[cfg(feature = "std")]
     #[inline]
     fn check_not_reentrant(&self) -> usize {
         let me = crate::thread_marker();
@@ -211,21 +213,22 @@ impl<A, L: RawLock> Locked<A, L> {
 }
 
 /// The panic of a detected re-entrant call (out of line: the hot path stays small).
-#[cfg(all(debug_assertions, feature = "std"))]
+#[cfg(feature = "std")]
 #[cold]
 #[inline(never)]
 fn reentrant_call() -> ! {
     panic!(
-        "Locked: re-entrant call: the inner allocator called back into the same Locked \
-         while it held the lock (this deadlocks in release builds)"
+        "Locked: re-entrant call on the thread that holds the lock: the inner allocator (or \
+         code it runs, such as a logger) called back into the same Locked, which would \
+         deadlock"
     )
 }
 
 /// Records the thread holding the lock, and clears the record when dropped.
-#[cfg(all(debug_assertions, feature = "std"))]
+#[cfg(feature = "std")]
 struct OwnerMark<'a>(&'a core::sync::atomic::AtomicUsize);
 
-#[cfg(all(debug_assertions, feature = "std"))]
+#[cfg(feature = "std")]
 impl<'a> OwnerMark<'a> {
     #[inline]
     fn set(owner: &'a core::sync::atomic::AtomicUsize, me: usize) -> Self {
@@ -234,7 +237,7 @@ impl<'a> OwnerMark<'a> {
     }
 }
 
-#[cfg(all(debug_assertions, feature = "std"))]
+#[cfg(feature = "std")]
 impl Drop for OwnerMark<'_> {
     #[inline]
     fn drop(&mut self) {

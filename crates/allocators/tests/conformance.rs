@@ -106,3 +106,56 @@ fn guard() {
     let r = kit().check(|| Guard::new(Heap));
     busy("Guard<Heap>", &r);
 }
+
+/// The re-entrancy mode (issue 13) over compositions of the leaves: the hostile code runs
+/// inside the calls the composites make into `FreeList`s, `SyncFreeList`s, `Scoped`
+/// arenas and the heap, and allocates, frees and reallocates through the outermost
+/// composite.
+mod reentrancy {
+    use super::kit;
+    use allocators::testing::Reentry;
+    use allocators::{
+        AllocatorExt, AllocatorList, Bucketizer, Fallback, FreeList, Guard, Heap, Proxy, Scoped,
+        Segregator, Stats, SyncFreeList,
+    };
+
+    #[test]
+    fn a_growing_small_object_allocator_of_hostile_free_lists() {
+        let r = kit().check_reentrant(|reentry: &Reentry| {
+            let r1 = reentry.clone();
+            Segregator::<256, _, _>::new(
+                Bucketizer::<_, 5>::powers_of_two(16, move |size| {
+                    let r2 = r1.clone();
+                    Ok(AllocatorList::new(move || {
+                        Ok(r2.wrap(FreeList::new(size, 8)?))
+                    }))
+                })
+                .unwrap(),
+                reentry.wrap(Heap),
+            )
+        });
+        assert!(r.reentrant > 0, "{r:?}");
+    }
+
+    #[test]
+    fn a_guarded_fallback_from_a_hostile_arena_to_a_hostile_pool() {
+        let r = kit().check_owner_reentrant(|reentry: &Reentry| {
+            Guard::new(Fallback::new(
+                reentry.wrap(Scoped::new(1 << 12).unwrap()),
+                reentry.wrap(SyncFreeList::new(4096, 16).unwrap()),
+            ))
+        });
+        assert!(r.reentrant > 0, "{r:?}");
+    }
+
+    #[test]
+    fn a_counted_chain_whose_every_part_reenters() {
+        let r = kit().check_reentrant(|reentry: &Reentry| {
+            reentry
+                .wrap(FreeList::new(64, 16).unwrap())
+                .with_fallback(Proxy::new(reentry.wrap(Heap), Stats::new()))
+                .proxy(Stats::new())
+        });
+        assert!(r.reentrant > 0, "{r:?}");
+    }
+}

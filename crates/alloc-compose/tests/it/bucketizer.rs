@@ -2,7 +2,7 @@
 //! class size given back with any size that fits, spill-over through a `Fallback`, and the
 //! foreign-block check.
 
-use alloc_compose::{AllocatorExt, Bucketizer, Counters, Fallback, Proxy};
+use alloc_compose::{AllocatorExt, Bucketizer, Counters, Fallback, Null, Proxy};
 use alloc_core::{Allocator, AllocatorError, Block, BlockOwner, Heap};
 use core::alloc::Layout;
 
@@ -154,4 +154,25 @@ fn other_foreign_blocks_are_left_to_the_class_allocator() {
 fn a_bucketizer_is_send_and_sync_when_its_classes_are() {
     static_assertions::assert_impl_all!(Bucketizer<Heap, 4>: Send, Sync);
     static_assertions::assert_not_impl_any!(Bucketizer<Pool, 4>: Sync);
+}
+
+/// Issue 13, case 4: sizes near `usize::MAX` made the power-of-two test overflow ("attempt
+/// to multiply with overflow" in debug builds). Now: a correct bucketizer (binary search),
+/// in debug and release.
+#[test]
+fn class_sizes_near_usize_max_do_not_overflow() {
+    let top = 1usize << (usize::BITS - 1);
+    let b = Bucketizer::<Null, 2>::with_sizes([top, top + 1], |_| Ok(Null)).unwrap();
+    assert_eq!(b.classes(), &[top, top + 1]);
+    assert_eq!(b.class_of(1), Some(0));
+    assert_eq!(b.class_of(top), Some(0));
+    assert_eq!(b.class_of(top + 1), Some(1));
+    assert_eq!(b.class_of(usize::MAX), None);
+    let b = Bucketizer::<Null, 3>::with_sizes([top / 2, top, usize::MAX], |_| Ok(Null)).unwrap();
+    assert_eq!(b.class_of(top + 1), Some(2));
+    // An allocation the classes cannot serve is refused, not an overflow.
+    assert!(
+        b.allocate_raw(Layout::from_size_align(64, 8).unwrap())
+            .is_err()
+    );
 }

@@ -20,7 +20,8 @@ use core::fmt;
 use core::marker::PhantomData;
 use core::ptr::NonNull;
 
-use super::{Model, Op};
+use super::Op;
+use super::model::Model;
 use crate::{Allocator, AllocatorError, Block, BlockOwner};
 
 /// What the hostile code needs of the composite under test: the allocator operations,
@@ -433,7 +434,7 @@ pub fn run_ops_reentrant<A: Allocator + ?Sized>(
     ops: &[Op],
     hostile: &[Op],
 ) -> Result<super::Report, super::Violation> {
-    super::run(alloc, ops, None, Some((reentry, hostile)))
+    super::model::run(alloc, ops, None, Some((reentry, hostile)))
 }
 
 /// As [`run_ops_reentrant`], with the owner checks of
@@ -473,7 +474,7 @@ pub fn run_ops_owner_reentrant<A: BlockOwner + ?Sized>(
     ops: &[Op],
     hostile: &[Op],
 ) -> Result<super::Report, super::Violation> {
-    super::run(
+    super::model::run(
         alloc,
         ops,
         Some(&|b: &Block| alloc.owns_block(b)),

@@ -5,5 +5,6 @@
 #![allow(clippy::std_instead_of_core, clippy::std_instead_of_alloc)]
 
 mod allocbox;
+mod block;
 mod bridge;
 mod conformance;

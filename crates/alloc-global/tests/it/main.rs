@@ -13,4 +13,5 @@ mod global;
 mod locked;
 #[path = "../support/pool.rs"]
 mod pool;
+mod reentry;
 mod threads;

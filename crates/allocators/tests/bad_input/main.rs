@@ -769,3 +769,5 @@ fn allocating_on_a_parent_while_its_child_scope_is_open() {
     assert!(scoped.allocate_raw(layout(8, 8)).is_ok());
     assert!(holds(block, 32, 0x11));
 }
+
+mod reentry;

@@ -54,9 +54,10 @@
 //! - **Errors.** Larger requests than a block: `TooLarge`; more aligned than the blocks:
 //!   `UnsupportedAlignment`; no free block: `OutOfMemory` (freeing a block makes the next
 //!   request succeed); zero-size requests: [`Block::empty`](alloc_core::Block::empty),
-//!   consuming nothing. At construction, a block smaller than a pointer or a zero count is
-//!   `InvalidArgument`, and a size × count that overflows (or exceeds `isize::MAX`) is
-//!   `SizeOverflow`; the parent's error is returned when it has no memory.
+//!   consuming nothing. Constructors return an [`InitError`](alloc_core::InitError) with a
+//!   message: a block smaller than a pointer or a zero count is `InvalidArgument`, and a
+//!   size × count that overflows (or exceeds `isize::MAX`) is `SizeOverflow`; the parent's
+//!   error is returned when it has no memory.
 //!
 //! # Checks against misuse
 //!
@@ -159,7 +160,7 @@ mod sync;
 pub use freelist::FreeList;
 pub use sync::SyncFreeList;
 
-use alloc_core::AllocatorError;
+use alloc_core::InitError;
 use core::alloc::Layout;
 
 /// The layout of the one allocation a free list of `count` blocks of `block` takes from its
@@ -188,6 +189,6 @@ use core::alloc::Layout;
 /// let child = FreeList::with_layout_in(block, 31, &parent).unwrap();
 /// assert_eq!(child.capacity(), 31);
 /// ```
-pub fn region_layout(block: Layout, count: usize) -> Result<Layout, AllocatorError> {
+pub fn region_layout(block: Layout, count: usize) -> Result<Layout, InitError> {
     raw::Geometry::new(block, count).map(|g| g.region())
 }

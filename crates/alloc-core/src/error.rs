@@ -8,13 +8,13 @@ use crate::Block;
 /// Why an allocator could not serve a request.
 ///
 /// One byte, `Copy`, no payload: it never allocates (so it can be returned from inside an
-/// allocator that is out of memory, and from `no_std` code), and
-/// `Result<Block, AllocatorError>` is two words, the size of [`Block`] alone (the error
-/// lives in the block's niche), so every allocation returns in registers. A payload, even
-/// a `&'static str`, would make that result three words, returned through memory on every
-/// call (see ARCHITECTURE.md, "Performance rules"). Errors that need words, those of
-/// constructors and initialisers, are [`InitError`]s, which carry an `AllocatorError` as
-/// their [`kind`](InitError::kind).
+/// allocator that is out of memory, and from `no_std` code), it comes back from a function
+/// in a register, and `Result<Block, AllocatorError>` is two words, the size of [`Block`]
+/// alone (the error lives in the block's niche). A payload, even a `&'static str`, would
+/// make every allocation's result three words. Allocators' cold paths return this error
+/// alone, and their inlined fast paths build the `Result` (see ARCHITECTURE.md,
+/// "Performance rules"). Errors that need words, those of constructors and initialisers,
+/// are [`InitError`]s, which carry an `AllocatorError` as their [`kind`](InitError::kind).
 ///
 /// The variants say whether retrying elsewhere can help: a [`Fallback`]-style composite
 /// tries its second allocator on any error, and returns the more informative of the two
@@ -55,7 +55,7 @@ pub enum AllocatorError {
     Other,
 }
 
-// The reason the error has no payload: a result that returns in registers.
+// The reason the error has no payload: a one-byte error, and a two-word result.
 const _: () = assert!(
     size_of::<AllocatorError>() == 1,
     "AllocatorError is one byte"

@@ -325,15 +325,20 @@ impl<A: Allocator + fmt::Debug> fmt::Debug for FreeList<A> {
 // 3. Zero-size requests get `Block::empty` and empty blocks are ignored on deallocation.
 // 4. Failed requests change nothing; a failed reallocation leaves the block in place.
 unsafe impl<A: Allocator> Allocator for FreeList<A> {
-    #[inline]
+    /// The fast path, inlined into the caller: pop a block. Zero-size requests get an
+    /// empty block; the reason for any other failure comes from the cold
+    /// `RawFreeList::refusal`.
+    #[inline(always)]
     fn allocate_raw(&self, layout: Layout) -> Result<Block, AllocatorError> {
         let raw = &self.inner.raw;
         if raw.serves(layout) {
             if let Some(ptr) = raw.pop() {
                 return Ok(raw.block(ptr, layout.align()));
             }
+        } else if layout.size() == 0 {
+            return Ok(Block::empty(layout));
         }
-        raw.refuse(layout)
+        Err(raw.refusal(layout))
     }
 
     /// Pushes `block` on the list.
@@ -388,7 +393,7 @@ unsafe impl<A: Allocator> Allocator for FreeList<A> {
         if raw.serves(new_layout) {
             Ok(raw.block(ptr, new_layout.align()))
         } else {
-            raw.refuse(new_layout)
+            Err(raw.refusal(new_layout))
         }
     }
 }

@@ -289,28 +289,23 @@ impl RawFreeList {
         layout.size().wrapping_sub(1) < self.block_size && layout.align() <= self.align
     }
 
-    /// The answer to a request that [`serves`](Self::serves) refused or that found no
-    /// free block: an empty block for size 0, otherwise the error that says why.
+    /// Why a non-empty request that [`serves`](Self::serves) refused, or that found no
+    /// free block, fails: `TooLarge`, `UnsupportedAlignment` or `OutOfMemory`.
     ///
-    /// # Errors
-    ///
-    /// `TooLarge`, `UnsupportedAlignment` or `OutOfMemory`.
-    ///
-    /// Inlined, with a cold marker call: as an out-of-line function it returned its
-    /// `Result<Block, _>` through memory, which made the caller's fast path store and
-    /// reload its own block too (a store-forwarding stall: 6.9 ns instead of 2.3 ns per
-    /// allocate+free pair).
-    #[inline]
-    pub(crate) fn refuse(&self, layout: Layout) -> Result<Block, AllocatorError> {
-        cold_path();
-        if layout.size() == 0 {
-            Ok(Block::empty(layout))
-        } else if layout.size() > self.block_size {
-            Err(AllocatorError::TooLarge)
+    /// The slow path of every allocation: out of line and cold, so that the callers' fast
+    /// paths stay a handful of instructions, and returning a plain one-byte value (in a
+    /// register) that the caller wraps in `Err`. (A `Result<Block, _>` returned from an
+    /// out-of-line function travels through memory, and the caller's fast path then
+    /// stored its own block there too: see ARCHITECTURE.md, "Performance rules".)
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn refusal(&self, layout: Layout) -> AllocatorError {
+        if layout.size() > self.block_size {
+            AllocatorError::TooLarge
         } else if layout.align() > self.align {
-            Err(AllocatorError::UnsupportedAlignment)
+            AllocatorError::UnsupportedAlignment
         } else {
-            Err(AllocatorError::OutOfMemory)
+            AllocatorError::OutOfMemory
         }
     }
 
@@ -479,11 +474,6 @@ impl RawFreeList {
         Ok(())
     }
 }
-
-/// Marks the branch that calls it as unlikely (a stable stand-in for `core::hint::cold_path`).
-#[cold]
-#[inline(never)]
-fn cold_path() {}
 
 #[cfg(test)]
 mod tests;

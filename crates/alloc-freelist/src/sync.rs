@@ -254,8 +254,10 @@ unsafe impl<A: Allocator> Allocator for SyncFreeList<A> {
             if let Some(ptr) = popped {
                 return Ok(raw.block(ptr, layout.align()));
             }
+        } else if layout.size() == 0 {
+            return Ok(Block::empty(layout));
         }
-        raw.refuse(layout)
+        Err(raw.refusal(layout))
     }
 
     /// Pushes `block` on the list.
@@ -315,7 +317,7 @@ unsafe impl<A: Allocator> Allocator for SyncFreeList<A> {
         if raw.serves(new_layout) {
             Ok(raw.block(ptr, new_layout.align()))
         } else {
-            raw.refuse(new_layout)
+            Err(raw.refusal(new_layout))
         }
     }
 }

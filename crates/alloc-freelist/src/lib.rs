@@ -54,7 +54,7 @@
 //! - **Errors.** Larger requests than a block: `TooLarge`; more aligned than the blocks:
 //!   `UnsupportedAlignment`; no free block: `OutOfMemory` (freeing a block makes the next
 //!   request succeed); zero-size requests: [`Block::empty`](alloc_core::Block::empty),
-//!   consuming nothing. Constructors return an [`InitError`](alloc_core::InitError) with a
+//!   consuming nothing. Constructors return an [`alloc_core::InitError`] with a
 //!   message: a block smaller than a pointer or a zero count is `InvalidArgument`, and a
 //!   size × count that overflows (or exceeds `isize::MAX`) is `SizeOverflow`; the parent's
 //!   error is returned when it has no memory.

@@ -59,7 +59,7 @@ impl Pool for SyncFreeList {
 }
 
 fn run<P: Pool>(
-    pool: Result<P, alloc_core::AllocatorError>,
+    pool: Result<P, alloc_core::InitError>,
     block: Layout,
     count: usize,
     ops: &[Op],

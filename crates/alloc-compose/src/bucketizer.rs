@@ -3,7 +3,7 @@
 use core::alloc::Layout;
 use core::fmt;
 
-use alloc_core::{Allocator, AllocatorError, Block, BlockOwner, move_block};
+use alloc_core::{Allocator, AllocatorError, Block, BlockOwner, InitError, move_block};
 
 /// A family of `N` allocators, one per size class, chosen by the size of each request:
 /// the classic small-object allocator (free lists of 16, 32, 64 … bytes).
@@ -105,6 +105,7 @@ impl<A, const N: usize> Bucketizer<A, N> {
     ///
     /// # Errors
     ///
+    /// An [`InitError`]:
     /// - `InvalidArgument` if `N` is 0 or `min` is not a power of two;
     /// - `SizeOverflow` if the largest class overflows `usize`;
     /// - the first error of `factory` (the classes built so far are dropped).
@@ -118,23 +119,26 @@ impl<A, const N: usize> Bucketizer<A, N> {
     /// let b = Bucketizer::<Null, 4>::powers_of_two(8, |_| Ok(Null)).unwrap();
     /// assert_eq!(b.classes(), &[8, 16, 32, 64]);
     /// let bad = Bucketizer::<Null, 4>::powers_of_two(12, |_| Ok(Null));
-    /// assert!(matches!(bad, Err(AllocatorError::InvalidArgument(_))));
+    /// assert_eq!(bad.unwrap_err().kind(), AllocatorError::InvalidArgument);
     /// ```
-    pub fn powers_of_two<F>(min: usize, factory: F) -> Result<Self, AllocatorError>
+    pub fn powers_of_two<F>(min: usize, factory: F) -> Result<Self, InitError>
     where
-        F: FnMut(usize) -> Result<A, AllocatorError>,
+        F: FnMut(usize) -> Result<A, InitError>,
     {
         if !min.is_power_of_two() {
-            return Err(AllocatorError::InvalidArgument(
+            return Err(InitError::invalid_argument(
                 "the smallest class is not a power of two",
             ));
         }
         let shift = min.trailing_zeros();
         if N == 0 {
-            return Err(AllocatorError::InvalidArgument("no size class"));
+            return Err(InitError::invalid_argument("no size class"));
         }
         if shift as usize + (N - 1) >= usize::BITS as usize {
-            return Err(AllocatorError::SizeOverflow);
+            return Err(InitError::new(
+                AllocatorError::SizeOverflow,
+                "the largest class overflows usize",
+            ));
         }
         let sizes = core::array::from_fn(|i| min << i);
         Self::build(sizes, shift, factory)
@@ -146,6 +150,7 @@ impl<A, const N: usize> Bucketizer<A, N> {
     ///
     /// # Errors
     ///
+    /// An [`InitError`]:
     /// - `InvalidArgument` if `N` is 0, a size is 0, or the sizes are not strictly
     ///   increasing;
     /// - the first error of `factory` (the classes built so far are dropped).
@@ -159,20 +164,20 @@ impl<A, const N: usize> Bucketizer<A, N> {
     /// let b = Bucketizer::<Null, 3>::with_sizes([16, 48, 80], |_| Ok(Null)).unwrap();
     /// assert_eq!(b.class_of(17), Some(1));
     /// let bad = Bucketizer::<Null, 2>::with_sizes([64, 32], |_| Ok(Null));
-    /// assert!(matches!(bad, Err(AllocatorError::InvalidArgument(_))));
+    /// assert_eq!(bad.unwrap_err().kind(), AllocatorError::InvalidArgument);
     /// ```
-    pub fn with_sizes<F>(sizes: [usize; N], factory: F) -> Result<Self, AllocatorError>
+    pub fn with_sizes<F>(sizes: [usize; N], factory: F) -> Result<Self, InitError>
     where
-        F: FnMut(usize) -> Result<A, AllocatorError>,
+        F: FnMut(usize) -> Result<A, InitError>,
     {
         if N == 0 {
-            return Err(AllocatorError::InvalidArgument("no size class"));
+            return Err(InitError::invalid_argument("no size class"));
         }
         if sizes[0] == 0 {
-            return Err(AllocatorError::InvalidArgument("a size class of 0 bytes"));
+            return Err(InitError::invalid_argument("a size class of 0 bytes"));
         }
         if sizes.windows(2).any(|w| w[0] >= w[1]) {
-            return Err(AllocatorError::InvalidArgument(
+            return Err(InitError::invalid_argument(
                 "size classes are not strictly increasing",
             ));
         }
@@ -189,9 +194,9 @@ impl<A, const N: usize> Bucketizer<A, N> {
     }
 
     /// Builds the class allocators, smallest first, stopping at the first error.
-    fn build<F>(sizes: [usize; N], shift: u32, mut factory: F) -> Result<Self, AllocatorError>
+    fn build<F>(sizes: [usize; N], shift: u32, mut factory: F) -> Result<Self, InitError>
     where
-        F: FnMut(usize) -> Result<A, AllocatorError>,
+        F: FnMut(usize) -> Result<A, InitError>,
     {
         let mut error = None;
         let built: [Option<A>; N] = core::array::from_fn(|i| {
@@ -568,26 +573,28 @@ mod tests {
         use alloc_core::AllocatorError::{InvalidArgument, SizeOverflow};
         assert!(matches!(
             Bucketizer::<Null, 0>::powers_of_two(8, |_| Ok(Null)),
-            Err(InvalidArgument(_))
+            Err(e) if e.kind() == InvalidArgument
         ));
         assert!(matches!(
             Bucketizer::<Null, 0>::with_sizes([], |_| Ok(Null)),
-            Err(InvalidArgument(_))
+            Err(e) if e.kind() == InvalidArgument
         ));
         assert!(matches!(
             Bucketizer::<Null, 2>::with_sizes([0, 8], |_| Ok(Null)),
-            Err(InvalidArgument(_))
+            Err(e) if e.kind() == InvalidArgument
         ));
         assert!(matches!(
             Bucketizer::<Null, 2>::with_sizes([8, 8], |_| Ok(Null)),
-            Err(InvalidArgument(_))
+            Err(e) if e.kind() == InvalidArgument
         ));
         assert!(matches!(
             Bucketizer::<Null, 3>::powers_of_two(0, |_| Ok(Null)),
-            Err(InvalidArgument(_))
+            Err(e) if e.kind() == InvalidArgument
         ));
         assert_eq!(
-            Bucketizer::<Null, 2>::powers_of_two(1 << (usize::BITS - 1), |_| Ok(Null)).err(),
+            Bucketizer::<Null, 2>::powers_of_two(1 << (usize::BITS - 1), |_| Ok(Null))
+                .map_err(|e| e.kind())
+                .err(),
             Some(SizeOverflow)
         );
         assert!(Bucketizer::<Null, 1>::powers_of_two(1 << (usize::BITS - 1), |_| Ok(Null)).is_ok());
@@ -608,12 +615,15 @@ mod tests {
         let err = Bucketizer::<Null, 4>::powers_of_two(16, |size| {
             calls += 1;
             if size == 32 {
-                Err(alloc_core::AllocatorError::OutOfMemory)
+                Err(alloc_core::AllocatorError::OutOfMemory.into())
             } else {
                 Ok(Null)
             }
         });
-        assert_eq!(err.err(), Some(alloc_core::AllocatorError::OutOfMemory));
+        assert_eq!(
+            err.err(),
+            Some(alloc_core::AllocatorError::OutOfMemory.into())
+        );
         assert_eq!(calls, 2);
     }
 }

@@ -27,24 +27,24 @@ use core::ptr::{self, NonNull};
 
 #[cfg(feature = "alloc")]
 use alloc_core::Heap;
-use alloc_core::{Allocator, AllocatorError, Block, BlockOwner};
+use alloc_core::{Allocator, AllocatorError, Block, BlockOwner, InitError};
 
 /// Builds the allocator instances of an [`AllocatorList`].
 ///
-/// Implemented for every closure `Fn() -> Result<A, AllocatorError>`; implement it for a
+/// Implemented for every closure `Fn() -> Result<A, InitError>`; implement it for a
 /// named struct when the list's type must be written down (in a `static`, say).
 ///
 /// # Examples
 ///
 /// ```
 /// use alloc_compose::AllocatorFactory;
-/// use alloc_core::{AllocatorError, Heap};
+/// use alloc_core::{Heap, InitError};
 ///
 /// /// A nameable factory.
 /// struct Heaps;
 /// impl AllocatorFactory for Heaps {
 ///     type Output = Heap;
-///     fn make(&self) -> Result<Heap, AllocatorError> {
+///     fn make(&self) -> Result<Heap, InitError> {
 ///         Ok(Heap)
 ///     }
 /// }
@@ -61,13 +61,13 @@ pub trait AllocatorFactory {
     /// # Errors
     ///
     /// Whatever stops the instance from being built (usually its parent's `OutOfMemory`).
-    fn make(&self) -> Result<Self::Output, AllocatorError>;
+    fn make(&self) -> Result<Self::Output, InitError>;
 }
 
-impl<A: Allocator, F: Fn() -> Result<A, AllocatorError>> AllocatorFactory for F {
+impl<A: Allocator, F: Fn() -> Result<A, InitError>> AllocatorFactory for F {
     type Output = A;
     #[inline]
-    fn make(&self) -> Result<A, AllocatorError> {
+    fn make(&self) -> Result<A, InitError> {
         self()
     }
 }
@@ -132,13 +132,13 @@ macro_rules! allocator_list_struct {
         ///
         /// ```
         /// use alloc_compose::AllocatorList;
-        /// use alloc_core::{Allocator, AllocatorError, Block, BlockOwner, Heap};
+        /// use alloc_core::{Allocator, AllocatorError, Block, BlockOwner, Heap, InitError};
         /// use core::{alloc::Layout, cell::Cell};
         ///
         /// /// Four 16-byte slots in a heap buffer.
         /// struct Four { base: Block, used: Cell<u8> }
         /// impl Four {
-        ///     fn new() -> Result<Self, AllocatorError> {
+        ///     fn new() -> Result<Self, InitError> {
         ///         let base = Heap.allocate_raw(Layout::from_size_align(64, 16).unwrap())?;
         ///         Ok(Four { base, used: Cell::new(0) })
         ///     }

@@ -9,7 +9,8 @@
 //!   how composites route blocks back.
 //! - [`Block`]: pointer, size and alignment of one allocation.
 //! - [`AllocBox`]: a value owned in an allocator, freed on drop.
-//! - [`AllocatorError`]: why a request failed; never allocates.
+//! - [`AllocatorError`]: why a request failed; one byte, never allocates. [`InitError`]: why
+//!   a constructor or initialiser failed, with a message.
 //! - [`Heap`] (feature `alloc`): the global heap as an `Allocator`; [`FromGlobalAlloc`]:
 //!   any `GlobalAlloc` (mimalloc's, your `#[global_allocator]`) as one.
 //! - [`impl_allocator_api2!`]: the one macro that bridges an allocator to the
@@ -97,7 +98,7 @@ pub use compat::FromApi02;
 pub use compat::FromApi03;
 #[cfg(feature = "allocator-api2-04")]
 pub use compat::FromApi04;
-pub use error::AllocatorError;
+pub use error::{AllocatorError, InitError};
 pub use global_alloc::FromGlobalAlloc;
 #[cfg(feature = "alloc")]
 pub use heap::Heap;

@@ -5,7 +5,7 @@ use core::fmt;
 
 #[cfg(feature = "alloc")]
 use alloc_core::Heap;
-use alloc_core::{Allocator, AllocatorError, Block, BlockOwner};
+use alloc_core::{Allocator, AllocatorError, Block, BlockOwner, InitError};
 
 use crate::raw::{RawFreeList, default_align};
 
@@ -17,7 +17,7 @@ pub(crate) struct Owned<A: Allocator> {
 }
 
 impl<A: Allocator> Owned<A> {
-    pub(crate) fn new_in(block: Layout, count: usize, parent: A) -> Result<Self, AllocatorError> {
+    pub(crate) fn new_in(block: Layout, count: usize, parent: A) -> Result<Self, InitError> {
         let raw = RawFreeList::new_in(block, count, &parent)?;
         Ok(Self { raw, parent })
     }
@@ -33,9 +33,13 @@ impl<A: Allocator> Drop for Owned<A> {
 }
 
 /// The layout of `block_size`-byte blocks with the default alignment.
-pub(crate) fn default_layout(block_size: usize) -> Result<Layout, AllocatorError> {
-    Layout::from_size_align(block_size, default_align(block_size))
-        .map_err(|_| AllocatorError::SizeOverflow)
+pub(crate) fn default_layout(block_size: usize) -> Result<Layout, InitError> {
+    Layout::from_size_align(block_size, default_align(block_size)).map_err(|_| {
+        InitError::new(
+            AllocatorError::SizeOverflow,
+            "block size rounded up to its alignment exceeds isize::MAX",
+        )
+    })
 }
 
 macro_rules! free_list_struct {
@@ -118,6 +122,7 @@ impl FreeList<Heap> {
     ///
     /// # Errors
     ///
+    /// An [`InitError`] of kind
     /// - `InvalidArgument` if `block_size` is smaller than a pointer or `count` is 0;
     /// - `SizeOverflow` if `block_size × count` overflows or exceeds `isize::MAX`;
     /// - `OutOfMemory` if the heap cannot provide the memory.
@@ -130,10 +135,12 @@ impl FreeList<Heap> {
     ///
     /// let list = FreeList::new(64, 1024).unwrap();
     /// assert_eq!((list.block_size(), list.block_align(), list.capacity()), (64, 16, 1024));
-    /// assert!(matches!(FreeList::new(2, 10), Err(AllocatorError::InvalidArgument(_))));
-    /// assert_eq!(FreeList::new(64, usize::MAX).err(), Some(AllocatorError::SizeOverflow));
+    /// let e = FreeList::new(2, 10).unwrap_err();
+    /// assert_eq!(e.kind(), AllocatorError::InvalidArgument);
+    /// assert_eq!(e.to_string(), "invalid argument: block size is smaller than a pointer");
+    /// assert_eq!(FreeList::new(64, usize::MAX).unwrap_err().kind(), AllocatorError::SizeOverflow);
     /// ```
-    pub fn new(block_size: usize, count: usize) -> Result<Self, AllocatorError> {
+    pub fn new(block_size: usize, count: usize) -> Result<Self, InitError> {
         Self::new_in(block_size, count, Heap)
     }
 
@@ -157,7 +164,7 @@ impl FreeList<Heap> {
     /// // SAFETY: `b` was allocated by `list` just above.
     /// unsafe { list.deallocate_raw(b) };
     /// ```
-    pub fn with_layout(block: Layout, count: usize) -> Result<Self, AllocatorError> {
+    pub fn with_layout(block: Layout, count: usize) -> Result<Self, InitError> {
         Self::with_layout_in(block, count, Heap)
     }
 }
@@ -170,7 +177,8 @@ impl<A: Allocator> FreeList<A> {
     ///
     /// # Errors
     ///
-    /// As [`FreeList::new`], with the parent's error when it cannot provide the memory.
+    /// As [`FreeList::new`], with the parent's error as the kind when it cannot provide the
+    /// memory.
     ///
     /// # Examples
     ///
@@ -192,7 +200,7 @@ impl<A: Allocator> FreeList<A> {
     /// // Dropping `small` gave its block back.
     /// assert_eq!(big.free_blocks(), 4);
     /// ```
-    pub fn new_in(block_size: usize, count: usize, parent: A) -> Result<Self, AllocatorError> {
+    pub fn new_in(block_size: usize, count: usize, parent: A) -> Result<Self, InitError> {
         Self::with_layout_in(default_layout(block_size)?, count, parent)
     }
 
@@ -204,7 +212,8 @@ impl<A: Allocator> FreeList<A> {
     ///
     /// # Errors
     ///
-    /// As [`FreeList::new`], with the parent's error when it cannot provide the memory.
+    /// As [`FreeList::new`], with the parent's error as the kind when it cannot provide the
+    /// memory.
     ///
     /// # Examples
     ///
@@ -216,7 +225,7 @@ impl<A: Allocator> FreeList<A> {
     /// let list = FreeList::with_layout_in(Layout::new::<[u64; 3]>(), 100, Heap).unwrap();
     /// assert_eq!((list.block_size(), list.block_align()), (24, 8));
     /// ```
-    pub fn with_layout_in(block: Layout, count: usize, parent: A) -> Result<Self, AllocatorError> {
+    pub fn with_layout_in(block: Layout, count: usize, parent: A) -> Result<Self, InitError> {
         Ok(Self {
             inner: Owned::new_in(block, count, parent)?,
         })
@@ -318,15 +327,20 @@ impl<A: Allocator + fmt::Debug> fmt::Debug for FreeList<A> {
 // 3. Zero-size requests get `Block::empty` and empty blocks are ignored on deallocation.
 // 4. Failed requests change nothing; a failed reallocation leaves the block in place.
 unsafe impl<A: Allocator> Allocator for FreeList<A> {
-    #[inline]
+    /// The fast path, inlined into the caller: pop a block. Zero-size requests get an
+    /// empty block; the reason for any other failure comes from the cold
+    /// `RawFreeList::refusal`.
+    #[inline(always)]
     fn allocate_raw(&self, layout: Layout) -> Result<Block, AllocatorError> {
         let raw = &self.inner.raw;
         if raw.serves(layout) {
             if let Some(ptr) = raw.pop() {
                 return Ok(raw.block(ptr, layout.align()));
             }
+        } else if layout.size() == 0 {
+            return Ok(Block::empty(layout));
         }
-        raw.refuse(layout)
+        Err(raw.refusal(layout))
     }
 
     /// Pushes `block` on the list.
@@ -381,7 +395,7 @@ unsafe impl<A: Allocator> Allocator for FreeList<A> {
         if raw.serves(new_layout) {
             Ok(raw.block(ptr, new_layout.align()))
         } else {
-            raw.refuse(new_layout)
+            Err(raw.refusal(new_layout))
         }
     }
 }

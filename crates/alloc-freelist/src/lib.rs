@@ -55,9 +55,10 @@
 //! - **Errors.** Larger requests than a block: `TooLarge`; more aligned than the blocks:
 //!   `UnsupportedAlignment`; no free block: `OutOfMemory` (freeing a block makes the next
 //!   request succeed); zero-size requests: [`Block::empty`](alloc_core::Block::empty),
-//!   consuming nothing. At construction, a block smaller than a pointer or a zero count is
-//!   `InvalidArgument`, and a size × count that overflows (or exceeds `isize::MAX`) is
-//!   `SizeOverflow`; the parent's error is returned when it has no memory.
+//!   consuming nothing. Constructors return an [`alloc_core::InitError`] with a
+//!   message: a block smaller than a pointer or a zero count is `InvalidArgument`, and a
+//!   size × count that overflows (or exceeds `isize::MAX`) is `SizeOverflow`; the parent's
+//!   error is returned when it has no memory.
 //!
 //! # Checks against misuse
 //!
@@ -179,7 +180,7 @@ pub use alloc_core::api2_03;
 #[doc(no_inline)]
 pub use alloc_core::api2_04;
 #[doc(no_inline)]
-pub use alloc_core::{AllocBox, Allocator, AllocatorError, Block, BlockOwner};
+pub use alloc_core::{AllocBox, Allocator, AllocatorError, Block, BlockOwner, InitError};
 
 /// The traits, for `use alloc_freelist::prelude::*`: [`Allocator`] and [`BlockOwner`].
 ///
@@ -225,7 +226,7 @@ use core::alloc::Layout;
 /// let child = FreeList::with_layout_in(block, 31, &parent).unwrap();
 /// assert_eq!(child.capacity(), 31);
 /// ```
-pub fn region_layout(block: Layout, count: usize) -> Result<Layout, AllocatorError> {
+pub fn region_layout(block: Layout, count: usize) -> Result<Layout, InitError> {
     raw::Geometry::new(block, count).map(|g| g.region())
 }
 

@@ -9,7 +9,7 @@ use core::alloc::Layout;
 use core::cell::Cell;
 use core::ptr::NonNull;
 
-use alloc_core::{Allocator, AllocatorError, Block};
+use alloc_core::{Allocator, AllocatorError, Block, InitError};
 
 /// Whether the double-free bitmap is kept: in debug builds, and in release builds with the
 /// `double-free-check` feature.
@@ -133,31 +133,33 @@ impl Geometry {
 }
 
 impl Geometry {
-    pub(crate) fn new(block: Layout, count: usize) -> Result<Self, AllocatorError> {
+    pub(crate) fn new(block: Layout, count: usize) -> Result<Self, InitError> {
+        /// The one overflow error: the sizes below overflow only when this is true.
+        const TOO_BIG: InitError = InitError::new(
+            AllocatorError::SizeOverflow,
+            "block size × count exceeds isize::MAX",
+        );
         if block.size() < size_of::<Link>() {
-            return Err(AllocatorError::InvalidArgument(
+            return Err(InitError::invalid_argument(
                 "block size is smaller than a pointer",
             ));
         }
         if count == 0 {
-            return Err(AllocatorError::InvalidArgument("block count is zero"));
+            return Err(InitError::invalid_argument("block count is zero"));
         }
         // `Layout` guarantees the size rounded up to the alignment does not overflow.
         let stride = block.pad_to_align().size();
-        let blocks_len = stride
-            .checked_mul(count)
-            .ok_or(AllocatorError::SizeOverflow)?;
+        let blocks_len = stride.checked_mul(count).ok_or(TOO_BIG)?;
         // The bitmap is reserved in every build (it is used in checked builds), so the
         // region's layout does not depend on the build profile.
         let bitmap_offset = blocks_len
             .checked_next_multiple_of(align_of::<u64>())
-            .ok_or(AllocatorError::SizeOverflow)?;
+            .ok_or(TOO_BIG)?;
         let region_len = bitmap_offset
             .checked_add(count.div_ceil(64) * size_of::<u64>())
-            .ok_or(AllocatorError::SizeOverflow)?;
+            .ok_or(TOO_BIG)?;
         let region_align = block.align().max(align_of::<u64>());
-        let region = Layout::from_size_align(region_len, region_align)
-            .map_err(|_| AllocatorError::SizeOverflow)?;
+        let region = Layout::from_size_align(region_len, region_align).map_err(|_| TOO_BIG)?;
         Ok(Self {
             block_size: block.size(),
             align: block.align(),
@@ -185,14 +187,19 @@ impl RawFreeList {
     /// # Errors
     ///
     /// `InvalidArgument` for a block smaller than a pointer or a zero count,
-    /// `SizeOverflow` when the region's size overflows, or the parent's error.
+    /// `SizeOverflow` when the region's size overflows, or the parent's error (as the kind).
     pub(crate) fn new_in<A: Allocator + ?Sized>(
         block: Layout,
         count: usize,
         parent: &A,
-    ) -> Result<Self, AllocatorError> {
+    ) -> Result<Self, InitError> {
         let geometry = Geometry::new(block, count)?;
-        let region = parent.allocate_raw(geometry.region)?;
+        let region = parent.allocate_raw(geometry.region).map_err(|kind| {
+            InitError::new(
+                kind,
+                "the parent allocator cannot provide the free list's memory",
+            )
+        })?;
         Ok(Self::from_region(geometry, region.ptr()))
     }
 
@@ -282,28 +289,23 @@ impl RawFreeList {
         layout.size().wrapping_sub(1) < self.block_size && layout.align() <= self.align
     }
 
-    /// The answer to a request that [`serves`](Self::serves) refused or that found no
-    /// free block: an empty block for size 0, otherwise the error that says why.
+    /// Why a non-empty request that [`serves`](Self::serves) refused, or that found no
+    /// free block, fails: `TooLarge`, `UnsupportedAlignment` or `OutOfMemory`.
     ///
-    /// # Errors
-    ///
-    /// `TooLarge`, `UnsupportedAlignment` or `OutOfMemory`.
-    ///
-    /// Inlined, with a cold marker call: as an out-of-line function it returned its
-    /// `Result<Block, _>` through memory, which made the caller's fast path store and
-    /// reload its own block too (a store-forwarding stall: 6.9 ns instead of 2.3 ns per
-    /// allocate+free pair).
-    #[inline]
-    pub(crate) fn refuse(&self, layout: Layout) -> Result<Block, AllocatorError> {
-        cold_path();
-        if layout.size() == 0 {
-            Ok(Block::empty(layout))
-        } else if layout.size() > self.block_size {
-            Err(AllocatorError::TooLarge)
+    /// The slow path of every allocation: out of line and cold, so that the callers' fast
+    /// paths stay a handful of instructions, and returning a plain one-byte value (in a
+    /// register) that the caller wraps in `Err`. (A `Result<Block, _>` returned from an
+    /// out-of-line function travels through memory, and the caller's fast path then
+    /// stored its own block there too: see ARCHITECTURE.md, "Performance rules".)
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn refusal(&self, layout: Layout) -> AllocatorError {
+        if layout.size() > self.block_size {
+            AllocatorError::TooLarge
         } else if layout.align() > self.align {
-            Err(AllocatorError::UnsupportedAlignment)
+            AllocatorError::UnsupportedAlignment
         } else {
-            Err(AllocatorError::OutOfMemory)
+            AllocatorError::OutOfMemory
         }
     }
 
@@ -472,11 +474,6 @@ impl RawFreeList {
         Ok(())
     }
 }
-
-/// Marks the branch that calls it as unlikely (a stable stand-in for `core::hint::cold_path`).
-#[cold]
-#[inline(never)]
-fn cold_path() {}
 
 #[cfg(test)]
 mod tests;

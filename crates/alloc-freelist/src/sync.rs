@@ -6,7 +6,7 @@ use core::fmt;
 
 #[cfg(feature = "alloc")]
 use alloc_core::Heap;
-use alloc_core::{Allocator, AllocatorError, Block, BlockOwner, RawLock, SpinLock};
+use alloc_core::{Allocator, AllocatorError, Block, BlockOwner, InitError, RawLock, SpinLock};
 
 use crate::freelist::{Owned, default_layout};
 
@@ -85,7 +85,7 @@ impl SyncFreeList<Heap> {
     /// let list = alloc_freelist::SyncFreeList::new(64, 1024).unwrap();
     /// assert_eq!(list.capacity(), 1024);
     /// ```
-    pub fn new(block_size: usize, count: usize) -> Result<Self, AllocatorError> {
+    pub fn new(block_size: usize, count: usize) -> Result<Self, InitError> {
         Self::new_in(block_size, count, Heap)
     }
 
@@ -104,7 +104,7 @@ impl SyncFreeList<Heap> {
     /// let list = alloc_freelist::SyncFreeList::with_layout(layout, 8).unwrap();
     /// assert_eq!(list.block_align(), 64);
     /// ```
-    pub fn with_layout(block: Layout, count: usize) -> Result<Self, AllocatorError> {
+    pub fn with_layout(block: Layout, count: usize) -> Result<Self, InitError> {
         Self::with_layout_in(block, count, Heap)
     }
 }
@@ -125,7 +125,7 @@ impl<A: Allocator> SyncFreeList<A> {
     /// let list = alloc_freelist::SyncFreeList::new_in(32, 10, Heap).unwrap();
     /// assert_eq!(list.free_blocks(), 10);
     /// ```
-    pub fn new_in(block_size: usize, count: usize, parent: A) -> Result<Self, AllocatorError> {
+    pub fn new_in(block_size: usize, count: usize, parent: A) -> Result<Self, InitError> {
         Self::with_layout_in(default_layout(block_size)?, count, parent)
     }
 
@@ -146,7 +146,7 @@ impl<A: Allocator> SyncFreeList<A> {
     ///     .unwrap();
     /// assert_eq!((list.block_size(), list.block_align()), (12, 4));
     /// ```
-    pub fn with_layout_in(block: Layout, count: usize, parent: A) -> Result<Self, AllocatorError> {
+    pub fn with_layout_in(block: Layout, count: usize, parent: A) -> Result<Self, InitError> {
         Ok(Self {
             lock: SpinLock::new(),
             inner: Owned::new_in(block, count, parent)?,
@@ -254,8 +254,10 @@ unsafe impl<A: Allocator> Allocator for SyncFreeList<A> {
             if let Some(ptr) = popped {
                 return Ok(raw.block(ptr, layout.align()));
             }
+        } else if layout.size() == 0 {
+            return Ok(Block::empty(layout));
         }
-        raw.refuse(layout)
+        Err(raw.refusal(layout))
     }
 
     /// Pushes `block` on the list.
@@ -315,7 +317,7 @@ unsafe impl<A: Allocator> Allocator for SyncFreeList<A> {
         if raw.serves(new_layout) {
             Ok(raw.block(ptr, new_layout.align()))
         } else {
-            raw.refuse(new_layout)
+            Err(raw.refusal(new_layout))
         }
     }
 }

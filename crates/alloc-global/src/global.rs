@@ -7,7 +7,7 @@ use core::mem::MaybeUninit;
 use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicU8, Ordering};
 
-use alloc_core::{Allocator, AllocatorError, Block, BlockOwner};
+use alloc_core::{Allocator, AllocatorError, Block, BlockOwner, InitError};
 
 /// No allocator yet; the first use runs the initialiser.
 const UNINIT: u8 = 0;
@@ -20,12 +20,14 @@ const FAILED: u8 = 3;
 
 /// The error of a re-entrant initialisation.
 #[cfg(feature = "std")]
-const REENTRANT_INIT: AllocatorError = AllocatorError::Other(
+const REENTRANT_INIT: InitError = InitError::other(
     "the global allocator's initialiser allocated from the global allocator: allocate from System instead",
 );
 /// The error recorded when the initialiser panicked.
-const INIT_PANICKED: AllocatorError =
-    AllocatorError::Other("the global allocator's initialiser panicked");
+const INIT_PANICKED: InitError = InitError::other("the global allocator's initialiser panicked");
+/// The value of `error` before any failure (never read: `error` is meaningful only once
+/// the state is `FAILED`).
+const NOT_FAILED: InitError = InitError::other("the global allocator has not failed");
 
 /// An [`Allocator`] as the `#[global_allocator]`: a `const`-constructible wrapper that
 /// implements [`GlobalAlloc`], building its allocator on first use if needed.
@@ -91,7 +93,7 @@ const INIT_PANICKED: AllocatorError =
 /// An allocator that needs memory first is built on the first allocation, from `System`:
 ///
 /// ```rust,standalone_crate
-/// use alloc_core::{Allocator, AllocatorError, Block};
+/// use alloc_core::{Allocator, AllocatorError, Block, InitError};
 /// use alloc_global::{GlobalAllocator, Locked};
 /// use core::{alloc::Layout, cell::Cell};
 /// use std::alloc::System;
@@ -102,7 +104,7 @@ const INIT_PANICKED: AllocatorError =
 /// unsafe impl Send for BumpThenSystem {}
 ///
 /// impl BumpThenSystem {
-///     fn new() -> Result<Self, AllocatorError> {
+///     fn new() -> Result<Self, InitError> {
 ///         let chunk = System.allocate_raw(Layout::from_size_align(1 << 16, 64).unwrap())?;
 ///         Ok(Self { chunk, used: Cell::new(0) })
 ///     }
@@ -150,7 +152,7 @@ pub struct GlobalAllocator<A> {
     /// `UNINIT`, `INITIALISING`, `READY` or `FAILED`; moves only forward.
     state: AtomicU8,
     /// Builds the allocator; `None` when it was given ready-made.
-    init: Option<fn() -> Result<A, AllocatorError>>,
+    init: Option<fn() -> Result<A, InitError>>,
     /// The thread running the initialiser ([`crate::thread_marker`]), or 0.
     #[cfg(feature = "std")]
     initialiser: core::sync::atomic::AtomicUsize,
@@ -158,7 +160,7 @@ pub struct GlobalAllocator<A> {
     /// it stores `READY` (Release), read only after loading `READY` (Acquire).
     value: UnsafeCell<MaybeUninit<A>>,
     /// Meaningful when `state` is `FAILED`; written like `value` before storing `FAILED`.
-    error: UnsafeCell<AllocatorError>,
+    error: UnsafeCell<InitError>,
 }
 
 // SAFETY: the allocator is written once, by the thread that won the `UNINIT ->
@@ -166,7 +168,7 @@ pub struct GlobalAllocator<A> {
 // read after an Acquire load of `READY`, so writes and reads never race and all threads see
 // it initialised. After that, threads share `&A` (hence `A: Sync`), and the allocator may
 // be built on one thread and dropped on another (hence `A: Send`), as for `OnceLock<A>`.
-// `error` is handled like `value`, with `FAILED`; `AllocatorError` is `Send + Sync`.
+// `error` is handled like `value`, with `FAILED`; `InitError` is `Send + Sync`.
 unsafe impl<A: Send + Sync> Sync for GlobalAllocator<A> {}
 
 impl<A> GlobalAllocator<A> {
@@ -189,7 +191,7 @@ impl<A> GlobalAllocator<A> {
             #[cfg(feature = "std")]
             initialiser: core::sync::atomic::AtomicUsize::new(0),
             value: UnsafeCell::new(MaybeUninit::new(allocator)),
-            error: UnsafeCell::new(AllocatorError::OutOfMemory),
+            error: UnsafeCell::new(NOT_FAILED),
         }
     }
 
@@ -200,7 +202,7 @@ impl<A> GlobalAllocator<A> {
     /// # Examples
     ///
     /// ```
-    /// use alloc_core::{Allocator, AllocatorError};
+    /// use alloc_core::{Allocator, AllocatorError, InitError};
     /// use alloc_global::{GlobalAllocator, Locked};
     /// use std::alloc::System;
     ///
@@ -213,18 +215,20 @@ impl<A> GlobalAllocator<A> {
     /// assert!(GLOBAL.get().is_some());
     ///
     /// static BROKEN: GlobalAllocator<System> =
-    ///     GlobalAllocator::lazy(|| Err(AllocatorError::Other("no memory at start-up")));
-    /// assert_eq!(BROKEN.get_or_init().err(), Some(AllocatorError::Other("no memory at start-up")));
+    ///     GlobalAllocator::lazy(|| Err(InitError::other("no memory at start-up")));
+    /// assert_eq!(BROKEN.get_or_init().unwrap_err().to_string(), "no memory at start-up");
+    /// // Allocation reports the kind.
+    /// assert_eq!(BROKEN.allocate(1u8).unwrap_err().0, AllocatorError::Other);
     /// ```
     #[must_use]
-    pub const fn lazy(init: fn() -> Result<A, AllocatorError>) -> Self {
+    pub const fn lazy(init: fn() -> Result<A, InitError>) -> Self {
         Self {
             state: AtomicU8::new(UNINIT),
             init: Some(init),
             #[cfg(feature = "std")]
             initialiser: core::sync::atomic::AtomicUsize::new(0),
             value: UnsafeCell::new(MaybeUninit::uninit()),
-            error: UnsafeCell::new(AllocatorError::OutOfMemory),
+            error: UnsafeCell::new(NOT_FAILED),
         }
     }
 
@@ -261,8 +265,8 @@ impl<A> GlobalAllocator<A> {
     /// # Errors
     ///
     /// The initialiser's error if it failed (now or on an earlier call: failure is final);
-    /// `AllocatorError::Other` if it panicked, or (with `std`) if it is running on this
-    /// thread, which means it allocated from this very allocator.
+    /// an [`InitError`] of kind `Other` if it panicked, or (with `std`) if it is running on
+    /// this thread, which means it allocated from this very allocator.
     ///
     /// # Examples
     ///
@@ -274,7 +278,7 @@ impl<A> GlobalAllocator<A> {
     /// let _system: &System = global.get_or_init().unwrap();
     /// ```
     #[inline]
-    pub fn get_or_init(&self) -> Result<&A, AllocatorError> {
+    pub fn get_or_init(&self) -> Result<&A, InitError> {
         if self.state.load(Ordering::Acquire) == READY {
             // SAFETY: as in `get`.
             return Ok(unsafe { self.value_unchecked() });
@@ -296,7 +300,7 @@ impl<A> GlobalAllocator<A> {
     /// The first use: runs the initialiser, or waits for the thread that runs it.
     #[cold]
     #[inline(never)]
-    fn init_slow(&self) -> Result<&A, AllocatorError> {
+    fn init_slow(&self) -> Result<&A, InitError> {
         let mut spins = 0u32;
         loop {
             match self.state.compare_exchange(
@@ -335,7 +339,7 @@ impl<A> GlobalAllocator<A> {
     }
 
     /// Runs the initialiser; called by the thread that moved the state to `INITIALISING`.
-    fn run_init(&self) -> Result<&A, AllocatorError> {
+    fn run_init(&self) -> Result<&A, InitError> {
         #[cfg(feature = "std")]
         self.initialiser
             .store(crate::thread_marker(), Ordering::Relaxed);
@@ -345,7 +349,7 @@ impl<A> GlobalAllocator<A> {
         let result = match self.init {
             Some(init) => init(),
             // Unreachable: `new` starts `READY`. Kept as an error, not a panic.
-            None => Err(AllocatorError::Other("global allocator has no initialiser")),
+            None => Err(InitError::other("the global allocator has no initialiser")),
         };
         core::mem::forget(on_unwind);
         #[cfg(feature = "std")]
@@ -367,7 +371,7 @@ impl<A> GlobalAllocator<A> {
     }
 
     /// Records `e` and moves to `FAILED`; called by the initialising thread only.
-    fn fail(&self, e: AllocatorError) {
+    fn fail(&self, e: InitError) {
         // SAFETY: only the initialising thread writes `error`, before storing `FAILED`;
         // no other thread reads it until it sees `FAILED`.
         unsafe { *self.error.get() = e };

@@ -130,7 +130,7 @@ pub use alloc_core::api2_03;
 #[doc(no_inline)]
 pub use alloc_core::api2_04;
 #[doc(no_inline)]
-pub use alloc_core::{AllocBox, Allocator, AllocatorError, Block, BlockOwner};
+pub use alloc_core::{AllocBox, Allocator, AllocatorError, Block, BlockOwner, InitError};
 
 /// The traits, for `use alloc_global::prelude::*`: [`Allocator`] and [`BlockOwner`].
 ///

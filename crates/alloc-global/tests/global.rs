@@ -36,7 +36,7 @@ static GLOBAL: GlobalAllocator<Locked<SizeClassPool<'static, System>>> =
 /// false positive is reported for rlsf (github.com/yvt/rlsf/issues/20). The adapter,
 /// `Locked`, the lazy initialisation and the counts are still checked under Miri; the
 /// pool's recycling is checked under Miri by `tests/it`, where no `Box` is involved.
-fn init() -> Result<Locked<SizeClassPool<'static, System>>, alloc_core::AllocatorError> {
+fn init() -> Result<Locked<SizeClassPool<'static, System>>, alloc_core::InitError> {
     if cfg!(miri) {
         Ok(Locked::new(SizeClassPool::pass_through(System, &COUNTERS)))
     } else {

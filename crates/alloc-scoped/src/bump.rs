@@ -64,7 +64,8 @@ impl Bump {
     /// dependency chain there are only a subtraction and a mask (two cycles per
     /// allocation in a loop); the checks beside it are predictable branches, and those
     /// on the layout alone (zero size, alignment) fold away for constant layouts or are
-    /// hoisted out of loops. Zero-size requests and failures go to the cold slow path.
+    /// hoisted out of loops. Zero-size requests get an empty block; the reason for any
+    /// other failure comes from the cold slow path.
     #[inline(always)]
     pub(crate) fn alloc(&self, layout: Layout) -> Result<Block, AllocatorError> {
         // Checks on the layout alone first, as their own branch: constant for typed
@@ -82,31 +83,17 @@ impl Bump {
                     return Ok(Block::from_raw_parts(new_ptr, layout));
                 }
             }
+        } else if layout.size() == 0 {
+            return Ok(Block::empty(layout));
         }
-        // The slow path answers with a pointer or nothing (one register), and only a
-        // failure builds an error: a `Result<Block, _>` coming back from an out-of-line
-        // call travels through memory, and merging it with the fast path cost stores
-        // and loads in every caller's loop.
-        match self.alloc_slow(layout) {
-            Some(empty) => Ok(Block::from_raw_parts(empty, layout)),
-            None => Err(self.failure(layout)),
-        }
+        Err(self.failure(layout))
     }
 
-    /// The slow path of `alloc`: the start of the empty block for a zero-size request
-    /// (which must not consume anything), `None` for every other request that reached
-    /// it (they all fail).
-    #[cold]
-    #[inline(never)]
-    fn alloc_slow(&self, layout: Layout) -> Option<NonNull<u8>> {
-        if layout.size() == 0 {
-            Some(Block::empty(layout).ptr())
-        } else {
-            None
-        }
-    }
-
-    /// Why a non-empty request for `layout` cannot be served now.
+    /// Why a non-empty request for `layout` cannot be served now: the slow path of
+    /// [`alloc`](Self::alloc), out of line and cold, returning a plain one-byte value (in
+    /// a register) that the caller wraps in `Err`. (A `Result<Block, _>` returned from an
+    /// out-of-line function travels through memory, and the caller's fast path then
+    /// stored its own block there too: see ARCHITECTURE.md, "Performance rules".)
     #[cold]
     #[inline(never)]
     fn failure(&self, layout: Layout) -> AllocatorError {

@@ -57,10 +57,10 @@
 //! instructions per allocation (load, compare and branch for the subtraction, subtract,
 //! mask, compare and branch against the start, store), with only the subtraction and the
 //! mask on the bump pointer's dependency chain; the layout checks (zero size, alignment)
-//! fold away for constant layouts and are hoisted out of loops. Zero-size requests,
-//! which must consume nothing, and every failure go to an out-of-line cold path, which
-//! answers in one register so that callers keep the block in registers. Every non-empty
-//! block has exactly the requested size.
+//! fold away for constant layouts and are hoisted out of loops. Zero-size requests
+//! consume nothing; the reason for every failure comes from an out-of-line cold path
+//! that returns the one-byte error in a register. Every non-empty block has exactly the
+//! requested size.
 //!
 //! - Zero-size requests succeed with a well-aligned [`Block::empty`] and consume nothing.
 //! - Alignments up to [`MAX_ALIGN`] (a page, 4096) are served; larger ones fail with
@@ -166,7 +166,7 @@ pub use alloc_core::api2_03;
 #[doc(no_inline)]
 pub use alloc_core::api2_04;
 #[doc(no_inline)]
-pub use alloc_core::{AllocBox, Allocator, AllocatorError, Block, BlockOwner};
+pub use alloc_core::{AllocBox, Allocator, AllocatorError, Block, BlockOwner, InitError};
 
 /// The traits, for `use alloc_scoped::prelude::*`: [`Allocator`] and [`BlockOwner`].
 ///

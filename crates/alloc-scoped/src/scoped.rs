@@ -6,7 +6,7 @@ use core::mem::MaybeUninit;
 
 #[cfg(feature = "alloc")]
 use alloc_core::Heap;
-use alloc_core::{Allocator, AllocatorError, Block, BlockOwner};
+use alloc_core::{Allocator, AllocatorError, Block, BlockOwner, InitError};
 
 use crate::bump::Bump;
 use crate::{BUFFER_ALIGN, Buffer, Scope};
@@ -65,8 +65,9 @@ impl Scoped<Heap> {
     ///
     /// # Errors
     ///
-    /// [`AllocatorError::SizeOverflow`] if `size` exceeds `isize::MAX` (rounded up to
-    /// 16), [`AllocatorError::OutOfMemory`] if the heap cannot provide the buffer.
+    /// An [`InitError`] of kind [`AllocatorError::SizeOverflow`] if `size` exceeds
+    /// `isize::MAX` (rounded up to 16), [`AllocatorError::OutOfMemory`] if the heap cannot
+    /// provide the buffer.
     ///
     /// # Examples
     ///
@@ -76,10 +77,12 @@ impl Scoped<Heap> {
     ///
     /// let alloc = Scoped::new(1024).unwrap();
     /// assert_eq!(alloc.capacity(), 1024);
-    /// assert_eq!(Scoped::new(usize::MAX).unwrap_err(), AllocatorError::SizeOverflow);
+    /// let e = Scoped::new(usize::MAX).unwrap_err();
+    /// assert_eq!(e.kind(), AllocatorError::SizeOverflow);
+    /// assert_eq!(e.to_string(), "size overflow: buffer size exceeds isize::MAX");
     /// ```
     #[inline]
-    pub fn new(size: usize) -> Result<Self, AllocatorError> {
+    pub fn new(size: usize) -> Result<Self, InitError> {
         Self::new_in(size, Heap)
     }
 }
@@ -120,9 +123,9 @@ impl<A: Allocator> Scoped<A> {
     ///
     /// # Errors
     ///
-    /// [`AllocatorError::SizeOverflow`] if `size` exceeds `isize::MAX` (rounded up to
-    /// 16), otherwise whatever `parent` answers when asked for the buffer. `parent` is
-    /// dropped then.
+    /// An [`InitError`] of kind [`AllocatorError::SizeOverflow`] if `size` exceeds
+    /// `isize::MAX` (rounded up to 16), otherwise of the kind `parent` answers when asked
+    /// for the buffer. `parent` is dropped then.
     ///
     /// # Examples
     ///
@@ -136,12 +139,18 @@ impl<A: Allocator> Scoped<A> {
     /// assert_eq!(*x, 5);
     /// assert_eq!(outer.used(), 1024);
     /// // The outer allocator cannot give more than it has.
-    /// assert_eq!(Scoped::new_in(4096, &outer).unwrap_err(), AllocatorError::OutOfMemory);
+    /// assert_eq!(Scoped::new_in(4096, &outer).unwrap_err().kind(), AllocatorError::OutOfMemory);
     /// ```
-    pub fn new_in(size: usize, parent: A) -> Result<Self, AllocatorError> {
-        let layout = Layout::from_size_align(size, BUFFER_ALIGN)
-            .map_err(|_| AllocatorError::SizeOverflow)?;
-        let block = parent.allocate_raw(layout)?;
+    pub fn new_in(size: usize, parent: A) -> Result<Self, InitError> {
+        let layout = Layout::from_size_align(size, BUFFER_ALIGN).map_err(|_| {
+            InitError::new(
+                AllocatorError::SizeOverflow,
+                "buffer size exceeds isize::MAX",
+            )
+        })?;
+        let block = parent.allocate_raw(layout).map_err(|kind| {
+            InitError::new(kind, "the parent allocator cannot provide the buffer")
+        })?;
         // SAFETY: `block` was just allocated by `parent`.
         Ok(unsafe { Self::from_parts(block, parent) })
     }

@@ -32,7 +32,7 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use allocators::{
-    AllocatorError, AllocatorExt, Bucketizer, Event, Fallback, GlobalAllocator, Proxy, ProxyLogger,
+    AllocatorExt, Bucketizer, Event, Fallback, GlobalAllocator, InitError, Proxy, ProxyLogger,
     Segregator, Stats, SyncFreeList,
 };
 
@@ -114,7 +114,7 @@ type Chain =
 static GLOBAL: GlobalAllocator<Chain> = GlobalAllocator::lazy(init);
 
 /// Builds the chain on the first allocation, from `System`.
-fn init() -> Result<Chain, AllocatorError> {
+fn init() -> Result<Chain, InitError> {
     let classes =
         Bucketizer::powers_of_two(16, |size| SyncFreeList::new_in(size, CLASS_BLOCKS, System))?;
     Ok(classes

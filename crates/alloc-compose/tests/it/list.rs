@@ -5,7 +5,7 @@
 use std::cell::Cell;
 
 use alloc_compose::{AllocatorExt, AllocatorFactory, AllocatorList, Bucketizer, Counters, Guard};
-use alloc_core::{Allocator, AllocatorError, Block, BlockOwner, Heap};
+use alloc_core::{Allocator, AllocatorError, Block, BlockOwner, Heap, InitError};
 use core::alloc::Layout;
 
 use crate::support::{Bump, Pool, kit};
@@ -55,10 +55,10 @@ fn errors_other_than_out_of_memory_do_not_grow_the_list() {
     assert_eq!(list.allocate_raw(big).err(), Some(AllocatorError::TooLarge));
     assert_eq!(list.instances(), 1);
     // A factory that fails: its error is returned.
-    let failing = AllocatorList::new(|| -> Result<Pool, _> { Err(AllocatorError::Other("no")) });
+    let failing = AllocatorList::new(|| -> Result<Pool, _> { Err(InitError::other("no")) });
     assert_eq!(
         failing.allocate_raw(Layout::new::<u8>()).err(),
-        Some(AllocatorError::Other("no"))
+        Some(AllocatorError::Other)
     );
     assert_eq!(failing.instances(), 0);
 }
@@ -111,7 +111,7 @@ struct Pools<'a> {
 
 impl AllocatorFactory for Pools<'_> {
     type Output = Pool;
-    fn make(&self) -> Result<Pool, AllocatorError> {
+    fn make(&self) -> Result<Pool, InitError> {
         self.made.set(self.made.get() + 1);
         Ok(Pool::new(self.slot, 4))
     }
@@ -168,10 +168,10 @@ fn size_classes_of_growing_pools_make_an_unbounded_small_object_allocator() {
 
 #[test]
 fn a_list_is_send_but_not_sync() {
-    type List = AllocatorList<fn() -> Result<Guard<Heap>, AllocatorError>>;
+    type List = AllocatorList<fn() -> Result<Guard<Heap>, InitError>>;
     static_assertions::assert_impl_all!(List: Send);
     static_assertions::assert_not_impl_any!(List: Sync);
-    static_assertions::assert_not_impl_any!(AllocatorList<fn() -> Result<Pool, AllocatorError>>: Send);
+    static_assertions::assert_not_impl_any!(AllocatorList<fn() -> Result<Pool, InitError>>: Send);
     // The nodes are in the parent: moving the list (to another thread) keeps every block
     // valid.
     let list: List = AllocatorList::new(|| Ok(Heap.guarded()));

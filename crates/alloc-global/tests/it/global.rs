@@ -5,7 +5,7 @@
 
 use crate::pool::{Counters, SizeClassPool};
 use alloc_core::testing::{Conformance, run_ops};
-use alloc_core::{Allocator, AllocatorError, Block, FromGlobalAlloc};
+use alloc_core::{Allocator, AllocatorError, Block, FromGlobalAlloc, InitError};
 use alloc_global::{GlobalAllocator, Locked};
 use core::alloc::{GlobalAlloc, Layout};
 use std::alloc::System;
@@ -81,7 +81,7 @@ fn failed_initialisation_is_final_and_returns_null() {
     static CALLS: AtomicUsize = AtomicUsize::new(0);
     static FAILING: GlobalAllocator<Locked<System>> = GlobalAllocator::lazy(|| {
         CALLS.fetch_add(1, Relaxed);
-        Err(AllocatorError::Other("no memory at start-up"))
+        Err(InitError::other("no memory at start-up"))
     });
     let layout = Layout::new::<u64>();
     for _ in 0..3 {
@@ -92,11 +92,11 @@ fn failed_initialisation_is_final_and_returns_null() {
     }
     assert_eq!(
         FAILING.get_or_init().err(),
-        Some(AllocatorError::Other("no memory at start-up"))
+        Some(InitError::other("no memory at start-up"))
     );
     assert_eq!(
         FAILING.allocate_raw(layout).err(),
-        Some(AllocatorError::Other("no memory at start-up"))
+        Some(AllocatorError::Other)
     );
     assert_eq!(CALLS.load(Relaxed), 1);
     assert!(format!("{FAILING:?}").contains("failed"));
@@ -113,7 +113,7 @@ fn an_initialiser_that_allocates_from_itself_fails_instead_of_hanging() {
         let e = SELFISH
             .get_or_init()
             .err()
-            .unwrap_or(AllocatorError::OutOfMemory);
+            .unwrap_or(AllocatorError::OutOfMemory.into());
         Err(e)
     });
     let e = SELFISH.get_or_init().unwrap_err();

@@ -353,18 +353,35 @@ fn isize_max_and_overflowing_sizes() {
         assert_usable(s);
     });
     // Constructors with sizes that overflow.
-    assert_eq!(Scoped::new(usize::MAX).err(), Some(SizeOverflow));
+    assert_eq!(
+        Scoped::new(usize::MAX).err().map(|e| e.kind()),
+        Some(SizeOverflow)
+    );
     // Rounded up to the buffer's alignment, `isize::MAX` overflows; just below, the heap
     // refuses.
-    assert_eq!(Scoped::new(isize::MAX as usize).err(), Some(SizeOverflow));
+    assert_eq!(
+        Scoped::new(isize::MAX as usize).err().map(|e| e.kind()),
+        Some(SizeOverflow)
+    );
     // (`black_box`: an allocation nobody looks at may be optimised away, and "succeed".)
     let refused = std::hint::black_box(Scoped::new(isize::MAX as usize - 15));
-    assert_eq!(refused.err(), Some(OutOfMemory));
-    assert_eq!(FreeList::new(usize::MAX / 2, 4).err(), Some(SizeOverflow));
-    assert_eq!(FreeList::new(1 << 40, 1 << 40).err(), Some(SizeOverflow));
-    assert_eq!(SyncFreeList::new(usize::MAX, 1).err(), Some(SizeOverflow));
+    assert_eq!(refused.err().map(|e| e.kind()), Some(OutOfMemory));
     assert_eq!(
-        allocators::region_layout(layout(64, 8), usize::MAX).err(),
+        FreeList::new(usize::MAX / 2, 4).err().map(|e| e.kind()),
+        Some(SizeOverflow)
+    );
+    assert_eq!(
+        FreeList::new(1 << 40, 1 << 40).err().map(|e| e.kind()),
+        Some(SizeOverflow)
+    );
+    assert_eq!(
+        SyncFreeList::new(usize::MAX, 1).err().map(|e| e.kind()),
+        Some(SizeOverflow)
+    );
+    assert_eq!(
+        allocators::region_layout(layout(64, 8), usize::MAX)
+            .err()
+            .map(|e| e.kind()),
         Some(SizeOverflow)
     );
     // A collection asking for too much gets an error from `try_reserve`.
@@ -665,13 +682,18 @@ fn a_panic_inside_a_scope_closure_or_a_logger() {
     assert!(locked.allocate_raw(layout(0, 8)).is_ok());
 
     // A global allocator whose initialiser panics: the panic reaches the first caller,
-    // later requests get an error that says so (no deadlock, no retry).
+    // later requests get `Other`, and `get_or_init` an error that says what happened (no
+    // deadlock, no retry).
     let global: GlobalAllocator<FreeList> = GlobalAllocator::lazy(|| panic!("init boom"));
     let message = panic_message(|| {
         let _ = global.allocate_raw(layout(8, 8));
     });
     assert!(message.contains("init boom"));
-    let error = global.allocate_raw(layout(8, 8)).unwrap_err();
+    assert_eq!(
+        global.allocate_raw(layout(8, 8)).unwrap_err(),
+        AllocatorError::Other
+    );
+    let error = global.get_or_init().unwrap_err();
     assert!(
         error.to_string().contains("initialiser panicked"),
         "{error}"

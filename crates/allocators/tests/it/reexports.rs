@@ -14,6 +14,7 @@ fn every_leaf_is_re_exported_at_the_root() {
     assert_eq!(home::<a::Block>(), "alloc_core");
     assert_eq!(home::<a::AllocBox<'static, u8, a::Heap>>(), "alloc_core");
     assert_eq!(home::<a::AllocatorError>(), "alloc_core");
+    assert_eq!(home::<a::InitError>(), "alloc_core");
     assert_eq!(home::<a::Heap>(), "alloc_core");
     assert_eq!(home::<a::Api2<a::Heap>>(), "alloc_core");
     assert_eq!(home::<a::FromApi02<a::Heap>>(), "alloc_core");
@@ -39,7 +40,7 @@ fn every_leaf_is_re_exported_at_the_root() {
     );
     assert_eq!(home::<a::Bucketizer<a::Null, 2>>(), "alloc_compose");
     assert_eq!(
-        home::<a::AllocatorList<fn() -> Result<a::Null, a::AllocatorError>>>(),
+        home::<a::AllocatorList<fn() -> Result<a::Null, a::InitError>>>(),
         "alloc_compose"
     );
     assert_eq!(home::<a::Guard<a::Null>>(), "alloc_compose");

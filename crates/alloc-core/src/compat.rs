@@ -146,7 +146,12 @@ crate::impl_allocator_api2!(impl[A: Allocator] for Api2<A>);
 fn block_from_slice(slice: NonNull<[u8]>, layout: Layout) -> Block {
     // The returned size is at least `layout.size()` (both contracts); keep `layout` if
     // the larger size does not make a valid `Layout` (it always does in practice).
-    let layout = Layout::from_size_align(slice.len(), layout.align()).unwrap_or(layout);
+    // A length beyond what a block can describe is not kept either (the request itself
+    // was checked against `Block::MAX_SIZE` before the allocator was asked).
+    let layout = match Layout::from_size_align(slice.len(), layout.align()) {
+        Ok(full) if full.size() <= Block::MAX_SIZE => full,
+        _ => layout,
+    };
     Block::from_raw_parts(slice.cast(), layout)
 }
 
@@ -234,6 +239,9 @@ macro_rules! from_api2 {
                 if layout.size() == 0 {
                     return Ok(Block::empty(layout));
                 }
+                if layout.size() > Block::MAX_SIZE {
+                    return Err(AllocatorError::OutOfMemory);
+                }
                 match self.0.allocate(layout) {
                     Ok(slice) => Ok(block_from_slice(slice, layout)),
                     Err(_) => Err(AllocatorError::OutOfMemory),
@@ -244,6 +252,9 @@ macro_rules! from_api2 {
             fn allocate_zeroed_raw(&self, layout: Layout) -> Result<Block, AllocatorError> {
                 if layout.size() == 0 {
                     return Ok(Block::empty(layout));
+                }
+                if layout.size() > Block::MAX_SIZE {
+                    return Err(AllocatorError::OutOfMemory);
                 }
                 match self.0.allocate_zeroed(layout) {
                     Ok(slice) => Ok(block_from_slice(slice, layout)),
@@ -273,6 +284,9 @@ macro_rules! from_api2 {
                     // SAFETY: forwarded from the caller: `block` is currently ours.
                     unsafe { self.deallocate_raw(block) };
                     return Ok(Block::empty(new_layout));
+                }
+                if new_layout.size() > Block::MAX_SIZE {
+                    return Err(AllocatorError::OutOfMemory);
                 }
                 let old = block.layout();
                 let result = if new_layout.size() >= old.size() {

@@ -54,6 +54,7 @@ unsafe impl<G: GlobalAlloc + ?Sized> Allocator for FromGlobalAlloc<'_, G> {
         if layout.size() == 0 {
             return Ok(Block::empty(layout));
         }
+        too_large(layout)?;
         // SAFETY: `layout` has a non-zero size.
         let ptr = unsafe { self.0.alloc(layout) };
         NonNull::new(ptr)
@@ -66,6 +67,7 @@ unsafe impl<G: GlobalAlloc + ?Sized> Allocator for FromGlobalAlloc<'_, G> {
         if layout.size() == 0 {
             return Ok(Block::empty(layout));
         }
+        too_large(layout)?;
         // SAFETY: `layout` has a non-zero size.
         let ptr = unsafe { self.0.alloc_zeroed(layout) };
         NonNull::new(ptr)
@@ -92,6 +94,7 @@ unsafe impl<G: GlobalAlloc + ?Sized> Allocator for FromGlobalAlloc<'_, G> {
             // SAFETY: forwarded from the caller.
             return unsafe { crate::move_block(self, self, block, new_layout) };
         }
+        too_large(new_layout)?;
         // SAFETY: `block` is a non-empty block currently allocated here with
         // `block.layout()` (caller); the new size is non-zero and, being the size of a
         // `Layout` with the same alignment, does not overflow `isize` when rounded up.
@@ -102,5 +105,17 @@ unsafe impl<G: GlobalAlloc + ?Sized> Allocator for FromGlobalAlloc<'_, G> {
         NonNull::new(ptr)
             .map(|ptr| Block::from_raw_parts(ptr, new_layout))
             .ok_or(AllocatorError::OutOfMemory)
+    }
+}
+
+/// Refuses sizes no block can describe ([`Block::MAX_SIZE`], 2^58 bytes on 64-bit
+/// targets) before the `GlobalAlloc` is asked: no real allocation is that large, and an
+/// optimiser that elides an unused allocation may "succeed" at any size.
+#[inline(always)]
+fn too_large(layout: Layout) -> Result<(), AllocatorError> {
+    if layout.size() > Block::MAX_SIZE {
+        Err(AllocatorError::OutOfMemory)
+    } else {
+        Ok(())
     }
 }

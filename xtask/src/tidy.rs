@@ -21,10 +21,6 @@ const MAX_LINES: usize = 800;
 const LONG_FILE_EXCEPTIONS: &[&str] = &[
     // The conformance kit: being split into a module folder (re-entrancy mode, RNG, model).
     "crates/alloc-core/src/testing/mod.rs",
-    // Being split: the Guard's table into a module of its own (issue 16), the list's
-    // operations.
-    "crates/alloc-compose/src/guard.rs",
-    "crates/alloc-compose/src/list.rs",
 ];
 
 /// `unsafe` blocks allowed without a safety comment for now: (file, a piece of the

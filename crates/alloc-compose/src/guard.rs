@@ -5,7 +5,7 @@ mod table;
 
 use core::alloc::Layout;
 use core::fmt;
-use core::ptr;
+use core::ptr::{self, NonNull};
 
 #[cfg(feature = "alloc")]
 use alloc_core::Heap;
@@ -370,12 +370,10 @@ impl<A: Allocator, P: Allocator> Guard<A, P> {
             // SAFETY: the `size` bytes after `front` are inside the inner block.
             unsafe { user.as_ptr().write_bytes(FRESH_BYTE, layout.size()) };
         }
-        // SAFETY: the `FENCE` bytes after `front + size` end the inner block.
-        unsafe {
-            user.as_ptr()
-                .add(layout.size())
-                .write_bytes(FENCE_BYTE, FENCE)
-        };
+        // SAFETY: `front + size < total`: inside the inner block.
+        let back = unsafe { user.add(layout.size()) };
+        // SAFETY: the `FENCE` bytes from `front + size` end the inner block.
+        unsafe { back.as_ptr().write_bytes(FENCE_BYTE, FENCE) };
         if self.table.insert(user, layout).is_err() {
             inner_returned_a_live_block(user.addr().get());
         }
@@ -383,18 +381,28 @@ impl<A: Allocator, P: Allocator> Guard<A, P> {
     }
 }
 
+/// The start of the inner block that holds `entry`'s block and its fences.
+fn inner_start(entry: &Entry) -> NonNull<u8> {
+    // SAFETY: every entry was recorded (in `allocate_guarded`) at `front_len(align)` bytes
+    // into its inner block, so this is the inner block's start, in bounds.
+    unsafe { entry.user.sub(front_len(entry.align)) }
+}
+
+/// The start of `entry`'s back fence: the end of its block.
+fn back_fence(entry: &Entry) -> NonNull<u8> {
+    // SAFETY: every entry was recorded (in `allocate_guarded`) with its `size` bytes and
+    // then its back fence inside its inner block, so this is in bounds.
+    unsafe { entry.user.add(entry.size) }
+}
+
 /// The inner block that holds `entry`'s block and its fences.
 fn inner_block(entry: &Entry) -> Block {
     let front = front_len(entry.align);
-    // SAFETY: the block was allocated (in `allocate_guarded`) from an inner block that
-    // starts `front` bytes before it and whose layout is this one, which was checked to be
-    // valid then.
-    unsafe {
-        Block::from_raw_parts(
-            entry.user.sub(front),
-            Layout::from_size_align_unchecked(front + entry.size + FENCE, entry.align),
-        )
-    }
+    // SAFETY: the inner block's layout (`allocate_guarded`), which was checked to be valid
+    // when the entry's block was allocated.
+    let layout =
+        unsafe { Layout::from_size_align_unchecked(front + entry.size + FENCE, entry.align) };
+    Block::from_raw_parts(inner_start(entry), layout)
 }
 
 /// Checks the fences of `entry`'s block.
@@ -407,13 +415,13 @@ unsafe fn check_fences(entry: &Entry, what: &str) {
     let front = front_len(entry.align);
     // SAFETY: the `front` bytes before the block are the start of its inner block,
     // initialised with the fence (caller: still allocated).
-    let before = unsafe { core::slice::from_raw_parts(entry.user.as_ptr().sub(front), front) };
+    let before = unsafe { core::slice::from_raw_parts(inner_start(entry).as_ptr(), front) };
     if let Some(i) = last_damaged(before) {
         underflow(entry, what, front - i, before[i]);
     }
     // SAFETY: the `FENCE` bytes after the block end its inner block, initialised with the
     // fence (caller: still allocated).
-    let after = unsafe { core::slice::from_raw_parts(entry.user.as_ptr().add(entry.size), FENCE) };
+    let after = unsafe { core::slice::from_raw_parts(back_fence(entry).as_ptr(), FENCE) };
     if last_damaged(after).is_some() {
         // The first damaged byte: the nearest to the block.
         let i = after.iter().position(|&b| b != FENCE_BYTE).unwrap_or(0);

@@ -85,17 +85,30 @@ impl Table {
         self.live_bytes.get()
     }
 
-    /// The slots, for the duration of one method: the view is never kept across a change
-    /// of memory (only `rebuild_into` and `take_memory` change it, and they take no view
-    /// of the old memory after it).
+    /// The slot at `index`.
+    ///
+    /// # Panics
+    ///
+    /// If `index` is not below the number of slots (no caller passes one).
     #[inline]
-    fn slots(&self) -> &[Cell<Slot>] {
-        // SAFETY: `slots` is dangling with `cap == 0`, or points to `cap` initialised
-        // slots of the table's memory, which only the table uses and which stays
-        // allocated until the table hands it back (type invariant, `rebuild_into`'s
-        // contract). `Cell<Slot>` has the layout of `Slot`, and every access goes through
-        // the cells, so shared views never conflict.
-        unsafe { core::slice::from_raw_parts(self.slots.get().as_ptr(), self.cap.get()) }
+    fn slot(&self, index: usize) -> &Cell<Slot> {
+        assert!(
+            index < self.cap.get(),
+            "Guard's table: slot {index} out of range"
+        );
+        // SAFETY: `index < cap`: inside the table's memory of `cap` slots (or no memory
+        // is involved when `cap` is 0, and then no index passes the assertion).
+        let slot = unsafe { self.slots.get().add(index) };
+        // SAFETY: one of the `cap` initialised slots of the table's memory, which only the
+        // table uses and which stays allocated until the table hands it back (type
+        // invariant, `rebuild_into`'s contract). This private method's references are used
+        // only inside the table's own methods, none across the change of memory in
+        // `rebuild_into` or `take_memory` (which hold no slot reference across it, and hand
+        // the old memory back only at their end). `Cell<Slot>` has the layout of `Slot`,
+        // and every access goes through the cell, so references to a slot never conflict.
+        // (One slot at a time, not a slice of all: Miri retags a reference over its whole
+        // range, which made every lookup O(slots) there.)
+        unsafe { slot.as_ref() }
     }
 
     /// The first slot to probe for `addr` in a table of `cap` slots (a power of two).
@@ -107,30 +120,23 @@ impl Table {
         (hash >> (64 - cap.trailing_zeros())) as usize
     }
 
-    /// The index of the entry for `addr`, or of the unused slot where it would go.
-    /// `slots` is not empty.
+    /// The slot of the entry for `addr`, or the unused slot where it would go; `None` when
+    /// the table has no memory.
     #[inline]
-    fn probe(slots: &[Cell<Slot>], addr: usize) -> usize {
-        let cap = slots.len();
+    fn slot_for(&self, addr: usize) -> Option<&Cell<Slot>> {
+        let cap = self.cap.get();
+        if cap == 0 {
+            return None;
+        }
         let mut i = Self::home(addr, cap);
         // Ends: at least one slot is unused (`used < cap`).
         loop {
-            match slots[i].get() {
+            let slot = self.slot(i);
+            match slot.get() {
                 Some(e) if e.user.addr().get() != addr => i = (i + 1) & (cap - 1),
-                _ => return i,
+                _ => return Some(slot),
             }
         }
-    }
-
-    /// The slot of the entry for `addr`, or of the unused slot where it would go; `None`
-    /// when the table has no memory.
-    #[inline]
-    fn slot_for(&self, addr: usize) -> Option<&Cell<Slot>> {
-        let slots = self.slots();
-        if slots.is_empty() {
-            return None;
-        }
-        Some(&slots[Self::probe(slots, addr)])
     }
 
     /// The entry (live or freed) of the block at `addr`, if the table has one.
@@ -255,21 +261,32 @@ impl Table {
         // All of the memory that holds a power of two of slots (at least `wanted`).
         let new_cap = 1 << fits.ilog2();
         for i in 0..new_cap {
-            // SAFETY: `i < new_cap <= fits`: inside `memory`, which is valid for writes
-            // and aligned for slots (checked), and nobody else's (caller).
-            unsafe { start.add(i).write(Cell::new(None)) };
+            // SAFETY: `i < new_cap <= fits`: inside `memory`.
+            let slot = unsafe { start.add(i) };
+            // SAFETY: inside `memory`, which is valid for writes and aligned for slots
+            // (checked), and nobody else's (caller).
+            unsafe { slot.write(Cell::new(None)) };
         }
-        // SAFETY: just initialised, and only the table uses the memory (caller).
-        let new = unsafe { core::slice::from_raw_parts(start.as_ptr(), new_cap) };
-        for entry in self.slots().iter().filter_map(Cell::get) {
-            if entry.live {
-                // `new` is not empty and has unused slots (`live < new_cap`).
-                new[Self::probe(new, entry.user.addr().get())].set(Some(entry));
+        // Install the new slots, then move the live entries over from the old ones, which
+        // stay allocated until the caller gets them back below.
+        let old = self.slots.replace(start);
+        let old_cap = self.cap.replace(new_cap);
+        self.used.set(0);
+        for i in 0..old_cap {
+            // SAFETY: `i < old_cap`: inside the old memory.
+            let slot = unsafe { old.add(i) };
+            // SAFETY: an initialised slot of the old memory, still the table's (it is
+            // handed back only at the end of this function).
+            let slot = unsafe { slot.as_ref() }.get();
+            if let Some(entry) = slot.filter(|e| e.live) {
+                // The new slots hold only these entries, at distinct addresses, fewer than
+                // `new_cap`: the probe ends at an unused slot.
+                if let Some(new) = self.slot_for(entry.user.addr().get()) {
+                    new.set(Some(entry));
+                    self.used.set(self.used.get() + 1);
+                }
             }
         }
-        self.slots.set(start);
-        self.cap.set(new_cap);
-        self.used.set(self.live.get());
         Ok(self.memory.replace(Some(memory)))
     }
 
@@ -297,10 +314,11 @@ impl Iterator for LiveSlots<'_> {
     type Item = Entry;
 
     fn next(&mut self) -> Option<Entry> {
-        let slots = self.table.slots();
-        while let Some(slot) = slots.get(self.next) {
+        // The number of slots is read at each step: the table may have been rebuilt.
+        while self.next < self.table.cap.get() {
+            let slot = self.table.slot(self.next).get();
             self.next += 1;
-            if let Some(entry) = slot.get().filter(|e| e.live) {
+            if let Some(entry) = slot.filter(|e| e.live) {
                 return Some(entry);
             }
         }

@@ -29,45 +29,43 @@ const fn front_len(align: usize) -> usize {
     if align > FENCE { align } else { FENCE }
 }
 
-/// A debug layer around any allocator: fences around every block, checked on
-/// free; recognisable fill patterns; double-free, foreign-block and leak
-/// detection. Opt in by wrapping an allocator (nothing is guarded by default).
+/// A debug layer around any allocator: fences around every block, checked on free;
+/// recognisable fill patterns; double-free, foreign-block and leak detection. Opt in by
+/// wrapping an allocator (nothing is guarded by default).
 ///
 /// # What it does
 ///
-/// - **Fences.** Each block is allocated from the inner allocator with at least
-///   16 bytes more before it and exactly 16 more after it, filled with `0xFD`.
-///   Freeing (or reallocating) a block checks both fences: a changed byte before
-///   the block **panics with "buffer underflow"**, after it **"buffer overflow"**,
-///   naming the block and the offset of the first changed byte.
-/// - **Patterns.** Fresh memory is filled with `0xAA` (except zeroed
-///   allocations), freed memory with `0xDD` before it goes back to the inner
-///   allocator: reading uninitialised or freed memory shows up as these bytes.
-/// - **Tracking.** Every live block is recorded in an open-addressing hash table
-///   (in memory from the parent `P`, the heap by default: never from the inner
-///   allocator, which may be a pool that cannot hold it). Giving back a block
-///   that is not live **panics**, naming the problem: **"double free"** when the
-///   block was freed recently (freed entries are kept until the table is rebuilt),
-///   **"foreign block"** otherwise, and **"wrong layout"** when the size or
-///   alignment differs from the allocation's.
-/// - **Leaks.** Dropping the `Guard` while blocks are live **panics** with their
-///   number and bytes (unless the thread is already panicking, with feature
-///   `std`; without `std` a second panic aborts), after giving the leaked blocks
-///   back to the inner allocator. [`ignore_leaks`](Self::ignore_leaks) turns the
-///   panic off (they are still given back). [`check`](Self::check) verifies every
-///   live block's fences at any time.
+/// - **Fences.** Each block is allocated from the inner allocator with at least 16 bytes
+///   more before it and exactly 16 more after it, filled with `0xFD`. Freeing (or
+///   reallocating) a block checks both fences: a changed byte before the block **panics
+///   with "buffer underflow"**, after it **"buffer overflow"**, naming the block and the
+///   offset of the first changed byte.
+/// - **Patterns.** Fresh memory is filled with `0xAA` (except zeroed allocations), freed
+///   memory with `0xDD` before it goes back to the inner allocator: reading uninitialised
+///   or freed memory shows up as these bytes.
+/// - **Tracking.** Every live block is recorded in an open-addressing hash table (in memory
+///   from the parent `P`, the heap by default: never from the inner allocator, which may be
+///   a pool that cannot hold it). Giving back a block that is not live **panics**, naming
+///   the problem: **"double free"** when the block was freed recently (freed entries are
+///   kept until the table is rebuilt), **"foreign block"** otherwise, and **"wrong
+///   layout"** when the size or alignment differs from the allocation's.
+/// - **Leaks.** Dropping the `Guard` while blocks are live **panics** with their number and
+///   bytes (unless the thread is already panicking, with feature `std`; without `std` a
+///   second panic aborts), after giving the leaked blocks back to the inner allocator.
+///   [`ignore_leaks`](Self::ignore_leaks) turns the panic off (they are still given back).
+///   [`check`](Self::check) verifies every live block's fences at any time.
 ///
-/// Blocks are returned with **exactly the requested size** (so the size given
-/// back is the one allocated, which is checked). A `Guard` is a [`BlockOwner`]
-/// whatever the inner allocator (its table knows its blocks), so it can be the
-/// first part of a [`Fallback`](crate::Fallback). Every check is always on: this
-/// is a debug layer, for tests and debug builds (use a type alias to put it in
-/// and take it out, as with the loggers). The cost is a table lookup and a pass
-/// over the block per operation, and 32 bytes of inner memory per block.
+/// Blocks are returned with **exactly the requested size** (so the size given back is the
+/// one allocated, which is checked). A `Guard` is a [`BlockOwner`] whatever the inner
+/// allocator (its table knows its blocks), so it can be the first part of a
+/// [`Fallback`](crate::Fallback). Every check is always on: this is a debug layer, for
+/// tests and debug builds (use a type alias to put it in and take it out, as with the
+/// loggers). The cost is a table lookup and a pass over the block per operation, and 32
+/// bytes of inner memory per block.
 ///
-/// The checks are made before anything changes: after a panic the `Guard` is
-/// consistent (the block is still live). It is `Send` when its parts are, not
-/// `Sync` (share it behind a lock).
+/// The checks are made before anything changes: after a panic the `Guard` is consistent
+/// (the block is still live). It is `Send` when its parts are, not `Sync` (share it behind
+/// a lock).
 ///
 /// # Examples
 ///

@@ -78,50 +78,48 @@ impl<A: Allocator, F: Fn() -> Result<A, AllocatorError>> AllocatorFactory for F 
 
 /// Chunked growth: a list of allocator instances, made by a factory on demand.
 ///
-/// An allocation tries the instances in turn, most recently successful first;
-/// when every instance is out of memory, the factory makes **one more** (on
-/// the first allocation too: the list starts empty). Blocks go back to the
-/// instance that owns them (the instances must be
-/// [`BlockOwner`]s). An instance that becomes empty is kept as the **one
-/// spare**; when a second one becomes empty, it is dropped, giving its memory
-/// back. So the list grows with the program's live set and shrinks after it,
-/// without repeatedly making and dropping an instance at a boundary.
+/// An allocation tries the instances in turn, most recently successful first; when every
+/// instance is out of memory, the factory makes **one more** (on the first allocation too:
+/// the list starts empty). Blocks go back to the instance that owns them (the instances
+/// must be [`BlockOwner`]s). An instance that becomes empty is kept as the **one spare**;
+/// when a second one becomes empty, it is dropped, giving its memory back. So the list
+/// grows with the program's live set and shrinks after it, without repeatedly making and
+/// dropping an instance at a boundary.
 ///
-/// This is the growth the fixed-size allocators leave out: a free list of 256
-/// blocks becomes a pool of any number of blocks, 256 at a time; a bump region
-/// becomes a chain of regions.
+/// This is the growth the fixed-size allocators leave out: a free list of 256 blocks
+/// becomes a pool of any number of blocks, 256 at a time; a bump region becomes a chain of
+/// regions.
 ///
 /// # Design
 ///
-/// - **Nodes in parent memory.** Each instance lives in a node allocated from the
-///   parent `P` (the heap by default), linked to the next: no `Vec`, so the list
-///   works without `alloc`, with any parent. Moving the list moves only the head
-///   pointer; every instance (and every block) stays where it is.
-/// - **Counting, not asking.** The list counts the live blocks of each instance
-///   (an instance need not be able to say whether it is empty).
-/// - **Costs.** Allocation is one attempt when the first instance has room; when
-///   it is full, a walk to the first one that has room, which then moves to the
-///   front. Deallocation and `owns_block` walk the list to the owner: O(number
-///   of instances). Make instances large enough that there are few of them (tens,
-///   not thousands).
+/// - **Nodes in parent memory.** Each instance lives in a node allocated from the parent
+///   `P` (the heap by default), linked to the next: no `Vec`, so the list works without
+///   `alloc`, with any parent. Moving the list moves only the head pointer; every instance
+///   (and every block) stays where it is.
+/// - **Counting, not asking.** The list counts the live blocks of each instance (an
+///   instance need not be able to say whether it is empty).
+/// - **Costs.** Allocation is one attempt when the first instance has room; when it is
+///   full, a walk to the first one that has room, which then moves to the front.
+///   Deallocation and `owns_block` walk the list to the owner: O(number of instances). Make
+///   instances large enough that there are few of them (tens, not thousands).
 /// - **Homogeneous instances.** An error other than `OutOfMemory` (`TooLarge`,
-///   `UnsupportedAlignment`) is returned at once: another instance from the same
-///   factory would refuse the request too.
-/// - Reallocation stays in the owning instance when it can (in place for a free
-///   list); otherwise the block moves to wherever the list allocates next.
+///   `UnsupportedAlignment`) is returned at once: another instance from the same factory
+///   would refuse the request too.
+/// - Reallocation stays in the owning instance when it can (in place for a free list);
+///   otherwise the block moves to wherever the list allocates next.
 ///
-/// A block that no instance owns is a foreign block: giving it back **panics**,
-/// in every build. Dropping the list drops every instance (blocks still
-/// allocated die with them, as the allocator contract allows).
+/// A block that no instance owns is a foreign block: giving it back **panics**, in every
+/// build. Dropping the list drops every instance (blocks still allocated die with them, as
+/// the allocator contract allows).
 ///
-/// `AllocatorList` is `Send` when its factory, parent and instances are; it is
-/// not `Sync` (wrap it in a lock to share it).
+/// `AllocatorList` is `Send` when its factory, parent and instances are; it is not `Sync`
+/// (wrap it in a lock to share it).
 ///
 /// # Examples
 ///
-/// Growth by chunks of a tiny pool of four slots (written out here, as this crate
-/// may not use the workspace's `FreeList`; the `allocators` facade shows an
-/// `AllocatorList` of `FreeList`s):
+/// Growth by chunks of a tiny pool of four slots (written out here, as this crate may not
+/// use the workspace's `FreeList`; the `allocators` facade shows an `AllocatorList` of
+/// `FreeList`s):
 ///
 /// ```
 /// use alloc_compose::AllocatorList;

@@ -38,29 +38,27 @@ pub(crate) fn default_layout(block_size: usize) -> Result<Layout, AllocatorError
         .map_err(|_| AllocatorError::SizeOverflow)
 }
 
-/// An allocator of fixed-size blocks: `count` blocks of `block_size` bytes (the
-/// arguments of [`new`](Self::new); `count` is then its
-/// [`capacity`](Self::capacity)) in one allocation taken from a parent allocator,
-/// handed out and taken back in O(1).
+/// An allocator of fixed-size blocks: `count` blocks of `block_size` bytes (the arguments
+/// of [`new`](Self::new); `count` is then its [`capacity`](Self::capacity)) in one
+/// allocation taken from a parent allocator, handed out and taken back in O(1).
 ///
-/// Allocation pops the most recently freed block (the link to the next one lives
-/// inside the free block: no per-block header), deallocation pushes it back. Blocks
-/// that were never used are handed out in address order before the list is used,
-/// so construction is O(1). See the [crate docs](crate) for the design and for what
-/// is checked.
+/// Allocation pops the most recently freed block (the link to the next one lives inside the
+/// free block: no per-block header), deallocation pushes it back. Blocks that were never
+/// used are handed out in address order before the list is used, so construction is O(1).
+/// See the [crate docs](crate) for the design and for what is checked.
 ///
 /// - Requests of 1 to `block_size` bytes, aligned at most to
-///   [`block_align`](Self::block_align), get a whole block: the returned block
-///   reports `block_size` bytes (and the requested alignment).
-/// - Larger requests fail with `TooLarge`, more aligned ones with
-///   `UnsupportedAlignment` (so a `Fallback` can serve them), and an exhausted list
-///   with `OutOfMemory`. Zero-size requests get [`Block::empty`].
+///   [`block_align`](Self::block_align), get a whole block: the returned block reports
+///   `block_size` bytes (and the requested alignment).
+/// - Larger requests fail with `TooLarge`, more aligned ones with `UnsupportedAlignment`
+///   (so a `Fallback` can serve them), and an exhausted list with `OutOfMemory`. Zero-size
+///   requests get [`Block::empty`].
 /// - Reallocation within the block size and alignment returns the same block.
 /// - [`BlockOwner`]: O(1), by address range and block boundary.
 ///
 /// The memory lives in the parent, not in the `FreeList` value: moving it (into a
-/// `Vec<T, FreeList>`, a `Box`, another thread) keeps every block valid. Dropping
-/// it gives the memory back to the parent.
+/// `Vec<T, FreeList>`, a `Box`, another thread) keeps every block valid. Dropping it gives
+/// the memory back to the parent.
 ///
 /// `FreeList` is `Send` (when the parent is) but not `Sync`; use
 /// [`SyncFreeList`](crate::SyncFreeList) to share one between threads.

@@ -11,16 +11,15 @@ use alloc_core::{Allocator, AllocatorError, Block, BlockOwner, RawLock, SpinLock
 use crate::freelist::{Owned, default_layout};
 
 /// A thread-safe [`FreeList`](crate::FreeList): `Send + Sync`, so one list can back
-/// allocations from several threads (blocks may be freed by another thread than the
-/// one that allocated them).
+/// allocations from several threads (blocks may be freed by another thread than the one
+/// that allocated them).
 ///
-/// Same blocks, errors, checks and O(1) behaviour as `FreeList`; every operation on
-/// the list runs under a spin lock held for a few instructions (a pop or a push, no
-/// allocation, no panic while held except on a corrupted list in checked builds,
-/// and then the lock is released by unwinding). Waiters spin briefly, then (with
-/// feature `std`) yield to let a preempted holder finish. The
-/// [crate docs](crate#syncfreelist-a-short-spin-lock) explain why a lock rather
-/// than a lock-free stack, with the measured costs.
+/// Same blocks, errors, checks and O(1) behaviour as `FreeList`; every operation on the
+/// list runs under a spin lock held for a few instructions (a pop or a push, no allocation,
+/// no panic while held except on a corrupted list in checked builds, and then the lock is
+/// released by unwinding). Waiters spin briefly, then (with feature `std`) yield to let a
+/// preempted holder finish. The [crate docs](crate#syncfreelist-a-short-spin-lock) explain
+/// why a lock rather than a lock-free stack, with the measured costs.
 ///
 /// `owns_block`, `block_size`, `block_align` and `capacity` take no lock.
 ///

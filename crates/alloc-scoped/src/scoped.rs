@@ -11,21 +11,21 @@ use alloc_core::{Allocator, AllocatorError, Block, BlockOwner};
 use crate::bump::Bump;
 use crate::{BUFFER_ALIGN, Buffer, Scope};
 
-/// A bump allocator over one buffer of fixed capacity, for temporary allocations,
-/// with nested [scopes](Self::scope) that reclaim their memory when they end.
+/// A bump allocator over one buffer of fixed capacity, for temporary allocations, with
+/// nested [scopes](Self::scope) that reclaim their memory when they end.
 ///
 /// The buffer comes from the parent allocator `A` (the global heap by default:
-/// [`new`](Scoped::new)), or from any allocator ([`new_in`](Self::new_in)), or from
-/// memory the caller lends ([`from_buffer`](Scoped::from_buffer), no heap at all).
-/// It is given back to the parent when the `Scoped` is dropped. The buffer lives in
-/// the parent's memory, never inside the `Scoped` value, so moving a `Scoped` (for
-/// example into a collection that owns its allocator) keeps its blocks valid.
+/// [`new`](Scoped::new)), or from any allocator ([`new_in`](Self::new_in)), or from memory
+/// the caller lends ([`from_buffer`](Scoped::from_buffer), no heap at all). It is given
+/// back to the parent when the `Scoped` is dropped. The buffer lives in the parent's
+/// memory, never inside the `Scoped` value, so moving a `Scoped` (for example into a
+/// collection that owns its allocator) keeps its blocks valid.
 ///
-/// Allocation bumps a pointer down from the end of the buffer: a few instructions.
-/// Freeing the most recent block gives its memory back, other frees do nothing until
-/// [`reset`](Self::reset), and the most recent block grows and shrinks in place.
-/// When the buffer is full, requests fail: see [the crate docs](crate) for the
-/// details and the reasons.
+/// Allocation bumps a pointer down from the end of the buffer: a few instructions. Freeing
+/// the most recent block gives its memory back, other frees do nothing until
+/// [`reset`](Self::reset), and the most recent block grows and shrinks in place. When the
+/// buffer is full, requests fail: see [the crate docs](crate) for the details and the
+/// reasons.
 ///
 /// `Scoped<A>` is `Send` when `A` is, and never `Sync`.
 ///

@@ -112,7 +112,7 @@ pub struct Guard<
 // SAFETY: the table is owned by the `Guard` (memory of `parent`, reached only through
 // it), and the raw pointers in it point into blocks of `inner`; sending the `Guard` sends
 // all of them together, which is sound when `inner` and `parent` may be sent. It stays
-// `!Sync` (the `Cell`s).
+// `!Sync` (the table's `Cell`s).
 unsafe impl<A: Allocator + Send, P: Allocator + Send> Send for Guard<A, P> {}
 
 #[cfg(feature = "alloc")]

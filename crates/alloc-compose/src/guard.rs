@@ -1,14 +1,17 @@
 //! [`Guard`]: a debug layer that catches buffer overflows, double frees, foreign blocks
 //! and leaks.
 
+mod table;
+
 use core::alloc::Layout;
-use core::cell::Cell;
 use core::fmt;
-use core::ptr;
+use core::ptr::{self, NonNull};
 
 #[cfg(feature = "alloc")]
 use alloc_core::Heap;
 use alloc_core::{Allocator, AllocatorError, Block, BlockOwner};
+
+use table::{Entry, Table};
 
 /// Bytes of fence after each block (and at least this many before it).
 const FENCE: usize = 16;
@@ -18,31 +21,6 @@ const FENCE_BYTE: u8 = 0xFD;
 const FRESH_BYTE: u8 = 0xAA;
 /// Freed memory is filled with this byte before it goes back to the inner allocator.
 const FREED_BYTE: u8 = 0xDD;
-/// The smallest table (slots).
-const MIN_TABLE: usize = 64;
-
-/// One entry of the table of blocks: a block handed out, live or freed.
-#[derive(Clone, Copy)]
-struct Slot {
-    /// The block's start as handed out (with the provenance of the whole inner block);
-    /// null for an unused slot.
-    user: *mut u8,
-    /// The size and alignment the block was allocated with.
-    size: usize,
-    align: usize,
-    /// Whether the block is currently allocated (`false`: it was freed, and the slot is
-    /// kept to recognise a double free until the table is next rebuilt).
-    live: bool,
-}
-
-impl Slot {
-    const UNUSED: Self = Self {
-        user: ptr::null_mut(),
-        size: 0,
-        align: 1,
-        live: false,
-    };
-}
 
 /// The bytes before a block of alignment `align`: at least [`FENCE`], and a multiple of
 /// `align` (both are powers of two), so the block stays aligned.
@@ -51,104 +29,90 @@ const fn front_len(align: usize) -> usize {
     if align > FENCE { align } else { FENCE }
 }
 
-macro_rules! guard_struct {
-    ($($default:ty)?) => {
-        /// A debug layer around any allocator: fences around every block, checked on
-        /// free; recognisable fill patterns; double-free, foreign-block and leak
-        /// detection. Opt in by wrapping an allocator (nothing is guarded by default).
-        ///
-        /// # What it does
-        ///
-        /// - **Fences.** Each block is allocated from the inner allocator with at least
-        ///   16 bytes more before it and exactly 16 more after it, filled with `0xFD`.
-        ///   Freeing (or reallocating) a block checks both fences: a changed byte before
-        ///   the block **panics with "buffer underflow"**, after it **"buffer overflow"**,
-        ///   naming the block and the offset of the first changed byte.
-        /// - **Patterns.** Fresh memory is filled with `0xAA` (except zeroed
-        ///   allocations), freed memory with `0xDD` before it goes back to the inner
-        ///   allocator: reading uninitialised or freed memory shows up as these bytes.
-        /// - **Tracking.** Every live block is recorded in an open-addressing hash table
-        ///   (in memory from the parent `P`, the heap by default: never from the inner
-        ///   allocator, which may be a pool that cannot hold it). Giving back a block
-        ///   that is not live **panics**, naming the problem: **"double free"** when the
-        ///   block was freed recently (freed entries are kept until the table is rebuilt),
-        ///   **"foreign block"** otherwise, and **"wrong layout"** when the size or
-        ///   alignment differs from the allocation's.
-        /// - **Leaks.** Dropping the `Guard` while blocks are live **panics** with their
-        ///   number and bytes (unless the thread is already panicking, with feature
-        ///   `std`; without `std` a second panic aborts), after giving the leaked blocks
-        ///   back to the inner allocator. [`ignore_leaks`](Self::ignore_leaks) turns the
-        ///   panic off (they are still given back). [`check`](Self::check) verifies every
-        ///   live block's fences at any time.
-        ///
-        /// Blocks are returned with **exactly the requested size** (so the size given
-        /// back is the one allocated, which is checked). A `Guard` is a [`BlockOwner`]
-        /// whatever the inner allocator (its table knows its blocks), so it can be the
-        /// first part of a [`Fallback`](crate::Fallback). Every check is always on: this
-        /// is a debug layer, for tests and debug builds (use a type alias to put it in
-        /// and take it out, as with the loggers). The cost is a table lookup and a pass
-        /// over the block per operation, and 32 bytes of inner memory per block.
-        ///
-        /// The checks are made before anything changes: after a panic the `Guard` is
-        /// consistent (the block is still live). It is `Send` when its parts are, not
-        /// `Sync` (share it behind a lock).
-        ///
-        /// # Examples
-        ///
-        /// ```
-        /// use alloc_compose::{AllocatorExt, Guard};
-        /// use alloc_core::{Allocator, Heap};
-        ///
-        /// let alloc: Guard<Heap> = Heap.guarded();
-        /// let mut v = alloc.allocate_slice_copy(&[1u8, 2, 3]).unwrap();
-        /// v[2] = 30;
-        /// assert_eq!(alloc.live_blocks(), 1);
-        /// drop(v);
-        /// assert_eq!(alloc.live_blocks(), 0);
-        /// ```
-        ///
-        /// Writing one byte past the end is caught when the block is freed:
-        ///
-        /// ```should_panic
-        /// use alloc_compose::{AllocatorExt, Guard};
-        /// use alloc_core::{Allocator, Heap};
-        /// use core::alloc::Layout;
-        ///
-        /// let alloc = Heap.guarded();
-        /// let block = alloc.allocate_raw(Layout::new::<[u8; 8]>()).unwrap();
-        /// // SAFETY: none: this writes one byte past the block on purpose, into the fence
-        /// // (memory of the inner allocation, so no undefined behaviour).
-        /// unsafe { block.as_ptr().add(8).write(0) };
-        /// // SAFETY: `block` is currently allocated by `alloc`.
-        /// unsafe { alloc.deallocate_raw(block) }; // panics: "Guard: buffer overflow ..."
-        /// ```
-        pub struct Guard<A: Allocator, P: Allocator $(= $default)?> {
-            inner: A,
-            /// Where the table lives.
-            parent: P,
-            /// `cap` slots allocated from `parent`, or dangling when `cap` is 0.
-            table: Cell<*mut Slot>,
-            /// Slots in the table: 0 or a power of two at least [`MIN_TABLE`].
-            cap: Cell<usize>,
-            /// Slots in use (live or freed); at most three quarters of `cap`.
-            used: Cell<usize>,
-            /// Live blocks and their bytes.
-            live: Cell<usize>,
-            live_bytes: Cell<usize>,
-            panic_on_leak: bool,
-        }
-    };
+/// A debug layer around any allocator: fences around every block, checked on free;
+/// recognisable fill patterns; double-free, foreign-block and leak detection. Opt in by
+/// wrapping an allocator (nothing is guarded by default).
+///
+/// # What it does
+///
+/// - **Fences.** Each block is allocated from the inner allocator with at least 16 bytes
+///   more before it and exactly 16 more after it, filled with `0xFD`. Freeing (or
+///   reallocating) a block checks both fences: a changed byte before the block **panics
+///   with "buffer underflow"**, after it **"buffer overflow"**, naming the block and the
+///   offset of the first changed byte.
+/// - **Patterns.** Fresh memory is filled with `0xAA` (except zeroed allocations), freed
+///   memory with `0xDD` before it goes back to the inner allocator: reading uninitialised
+///   or freed memory shows up as these bytes.
+/// - **Tracking.** Every live block is recorded in an open-addressing hash table (in memory
+///   from the parent `P`, the heap by default: never from the inner allocator, which may be
+///   a pool that cannot hold it). Giving back a block that is not live **panics**, naming
+///   the problem: **"double free"** when the block was freed recently (freed entries are
+///   kept until the table is rebuilt), **"foreign block"** otherwise, and **"wrong
+///   layout"** when the size or alignment differs from the allocation's.
+/// - **Leaks.** Dropping the `Guard` while blocks are live **panics** with their number and
+///   bytes (unless the thread is already panicking, with feature `std`; without `std` a
+///   second panic aborts), after giving the leaked blocks back to the inner allocator.
+///   [`ignore_leaks`](Self::ignore_leaks) turns the panic off (they are still given back).
+///   [`check`](Self::check) verifies every live block's fences at any time.
+///
+/// Blocks are returned with **exactly the requested size** (so the size given back is the
+/// one allocated, which is checked). A `Guard` is a [`BlockOwner`] whatever the inner
+/// allocator (its table knows its blocks), so it can be the first part of a
+/// [`Fallback`](crate::Fallback). Every check is always on: this is a debug layer, for
+/// tests and debug builds (use a type alias to put it in and take it out, as with the
+/// loggers). The cost is a table lookup and a pass over the block per operation, and 32
+/// bytes of inner memory per block.
+///
+/// The checks are made before anything changes: after a panic the `Guard` is consistent
+/// (the block is still live). It is `Send` when its parts are, not `Sync` (share it behind
+/// a lock).
+///
+/// # Examples
+///
+/// ```
+/// use alloc_compose::{AllocatorExt, Guard};
+/// use alloc_core::{Allocator, Heap};
+///
+/// let alloc: Guard<Heap> = Heap.guarded();
+/// let mut v = alloc.allocate_slice_copy(&[1u8, 2, 3]).unwrap();
+/// v[2] = 30;
+/// assert_eq!(alloc.live_blocks(), 1);
+/// drop(v);
+/// assert_eq!(alloc.live_blocks(), 0);
+/// ```
+///
+/// Writing one byte past the end is caught when the block is freed:
+///
+/// ```should_panic
+/// use alloc_compose::{AllocatorExt, Guard};
+/// use alloc_core::{Allocator, Heap};
+/// use core::alloc::Layout;
+///
+/// let alloc = Heap.guarded();
+/// let block = alloc.allocate_raw(Layout::new::<[u8; 8]>()).unwrap();
+/// // SAFETY: none: this writes one byte past the block on purpose, into the fence
+/// // (memory of the inner allocation, so no undefined behaviour).
+/// unsafe { block.as_ptr().add(8).write(0) };
+/// // SAFETY: `block` is currently allocated by `alloc`.
+/// unsafe { alloc.deallocate_raw(block) }; // panics: "Guard: buffer overflow ..."
+/// ```
+pub struct Guard<
+    A: Allocator,
+    #[cfg(feature = "alloc")] P: Allocator = Heap,
+    #[cfg(not(feature = "alloc"))] P: Allocator,
+> {
+    inner: A,
+    /// Where the table's memory comes from.
+    parent: P,
+    /// Every block handed out, live or recently freed, with the live count and bytes.
+    table: Table,
+    panic_on_leak: bool,
 }
-
-#[cfg(feature = "alloc")]
-guard_struct!(Heap);
-#[cfg(not(feature = "alloc"))]
-guard_struct!();
 
 // SAFETY: the table is owned by the `Guard` (memory of `parent`, reached only through
 // it), and the raw pointers in it point into blocks of `inner`; sending the `Guard` sends
 // all of them together, which is sound when `inner` and `parent` may be sent. It stays
-// `!Sync` (the `Cell`s).
+// `!Sync` (the table's `Cell`s).
 unsafe impl<A: Allocator + Send, P: Allocator + Send> Send for Guard<A, P> {}
 
 #[cfg(feature = "alloc")]
@@ -191,11 +155,7 @@ impl<A: Allocator, P: Allocator> Guard<A, P> {
         Self {
             inner,
             parent,
-            table: Cell::new(ptr::null_mut()),
-            cap: Cell::new(0),
-            used: Cell::new(0),
-            live: Cell::new(0),
-            live_bytes: Cell::new(0),
+            table: Table::new(),
             panic_on_leak: true,
         }
     }
@@ -251,7 +211,7 @@ impl<A: Allocator, P: Allocator> Guard<A, P> {
     #[inline]
     #[must_use]
     pub fn live_blocks(&self) -> usize {
-        self.live.get()
+        self.table.live()
     }
 
     /// The bytes currently allocated through the guard (requested sizes, fences not
@@ -270,7 +230,7 @@ impl<A: Allocator, P: Allocator> Guard<A, P> {
     #[inline]
     #[must_use]
     pub fn live_bytes(&self) -> usize {
-        self.live_bytes.get()
+        self.table.live_bytes()
     }
 
     /// Checks the fences of every live block now.
@@ -292,248 +252,88 @@ impl<A: Allocator, P: Allocator> Guard<A, P> {
     /// ```
     #[track_caller]
     pub fn check(&self) {
-        for i in 0..self.cap.get() {
-            // SAFETY: `i < cap`: a slot of the table.
-            let slot = unsafe { self.slot(i).read() };
-            if slot.live {
-                // SAFETY: a live slot describes a block handed out by this guard, with
-                // its fences, that is still allocated.
-                unsafe { self.check_fences(&slot, "check") };
-            }
+        // No user code runs during the walk (only the checks, which may panic).
+        for entry in self.table.live_slots() {
+            // SAFETY: a live entry describes a block handed out by this guard, with its
+            // fences, that is still allocated.
+            unsafe { check_fences(&entry, "check") };
         }
     }
 
-    /// The slot at `index`.
-    ///
-    /// # Safety
-    ///
-    /// `index < cap`.
+    /// Makes room in the table for one more entry, rebuilding it if needed. May run user
+    /// code (the parent): call it where nothing is held across it.
     #[inline]
-    unsafe fn slot(&self, index: usize) -> *mut Slot {
-        // SAFETY: the table has `cap` slots (caller: `index < cap`).
-        unsafe { self.table.get().add(index) }
-    }
-
-    /// The first slot to probe for `addr` in a table of `cap` slots (a power of two).
-    #[inline]
-    fn home(addr: usize, cap: usize) -> usize {
-        // Fibonacci hashing; blocks are at least 16-byte apart in practice, and the
-        // multiplication mixes the low bits into the high ones, which are kept.
-        let hash = (addr as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        (hash >> (64 - cap.trailing_zeros())) as usize
-    }
-
-    /// The slot of the block at `addr` (live or freed), if the table has one.
-    #[inline]
-    fn find(&self, addr: usize) -> Option<*mut Slot> {
-        let cap = self.cap.get();
-        if cap == 0 {
-            return None;
-        }
-        let mut i = Self::home(addr, cap);
-        loop {
-            // SAFETY: `i < cap` (masked below).
-            let slot = unsafe { self.slot(i) };
-            // SAFETY: every slot of the table is initialised.
-            let user = unsafe { (*slot).user };
-            if user.is_null() {
-                return None;
-            }
-            if user.addr() == addr {
-                return Some(slot);
-            }
-            i = (i + 1) & (cap - 1);
-        }
-    }
-
-    /// Makes room in the table for one more slot (growing it, or dropping freed slots).
-    /// May run user code (the parent): call it where nothing is held across it.
     fn reserve(&self) -> Result<(), AllocatorError> {
-        if self.has_room() {
-            return Ok(());
+        if self.table.needs_room() {
+            return self.rebuild();
         }
-        self.rebuild()
+        Ok(())
     }
 
-    /// The size of the table to rebuild into for the current live blocks plus one: as
-    /// large as now if they fill at most half of it (the freed slots go), otherwise large
-    /// enough to stay at most three quarters full.
-    fn wanted_cap(&self) -> usize {
-        let (cap, live) = (self.cap.get(), self.live.get());
-        if cap != 0 && (live + 1) * 2 <= cap {
-            return cap;
-        }
-        let mut new_cap = (cap * 2).max(MIN_TABLE);
-        while (live + 1) * 4 > new_cap * 3 {
-            new_cap *= 2;
-        }
-        new_cap
-    }
-
-    /// Moves the live slots into a new table (see [`wanted_cap`](Self::wanted_cap)).
+    /// Rebuilds the table into new memory from the parent (growing it, or dropping the
+    /// freed entries).
     ///
-    /// The parent is user code and may use this `Guard` while it allocates the new table
+    /// The parent is user code and may use this `Guard` while it allocates the new memory
     /// (a logging parent allocating through the guard it serves): the table may change
-    /// meanwhile. So the state is read again after the parent's call, the move itself runs
-    /// no user code, and the old table is given back only once the new one is in place.
+    /// meanwhile. So the state is read again after the parent's call, the move itself
+    /// ([`Table::rebuild_into`]) runs no user code, and the old memory is given back only
+    /// once the new table is in place.
     #[cold]
     #[inline(never)]
     fn rebuild(&self) -> Result<(), AllocatorError> {
         loop {
-            let new_cap = self.wanted_cap();
-            let layout =
-                Layout::array::<Slot>(new_cap).map_err(|_| AllocatorError::SizeOverflow)?;
+            let layout = self
+                .table
+                .rebuild_layout()
+                .ok_or(AllocatorError::SizeOverflow)?;
             let fresh = self.parent.allocate_raw(layout)?;
             // Read again: the parent's call may have rebuilt or filled the table.
-            if self.has_room() {
-                // SAFETY: allocated just above by `parent` with this layout, unused.
+            if !self.table.needs_room() {
+                // SAFETY: allocated just above by `parent`, unused.
                 unsafe { self.parent.deallocate_raw(fresh) };
                 return Ok(());
             }
-            if new_cap < self.wanted_cap() {
-                // Too small for what the parent's call added: try again with a larger one.
-                // SAFETY: as above.
-                unsafe { self.parent.deallocate_raw(fresh) };
-                continue;
-            }
-            let new = fresh.ptr().cast::<Slot>().as_ptr();
-            // From here to the swap, no user code runs.
-            for i in 0..new_cap {
-                // SAFETY: the new table is valid for `new_cap` slots (contract, promise 1).
-                unsafe { new.add(i).write(Slot::UNUSED) };
-            }
-            for i in 0..self.cap.get() {
-                // SAFETY: `i < cap`: a slot of the current table.
-                let slot = unsafe { self.slot(i).read() };
-                if slot.live {
-                    let mut j = Self::home(slot.user.addr(), new_cap);
-                    // SAFETY: `j < new_cap`; the new table has unused slots (it holds at
-                    // most `live < new_cap` entries), so the probe ends.
-                    while !unsafe { (*new.add(j)).user }.is_null() {
-                        j = (j + 1) & (new_cap - 1);
-                    }
-                    // SAFETY: `j < new_cap`.
-                    unsafe { new.add(j).write(slot) };
+            // SAFETY: `fresh` was allocated just above by `parent` (valid for reads and
+            // writes of its size, contract promise 1) and nothing else has it; the table
+            // hands it back before it is freed (here, or in `drop`).
+            match unsafe { self.table.rebuild_into(fresh) } {
+                Ok(old) => {
+                    // The old memory is unreachable now: user code the parent runs while
+                    // taking it back sees the new table.
+                    self.give_back(old);
+                    return Ok(());
                 }
+                // Too small for what the parent's call added: try again with a larger one.
+                Err(fresh) => self.give_back(Some(fresh)),
             }
-            let old_table = self.table.replace(new);
-            let old_cap = self.cap.replace(new_cap);
-            self.used.set(self.live.get());
-            // The old table is unreachable now: user code the parent runs while taking it
-            // back sees the new one.
-            self.free_table(old_table, old_cap);
-            return Ok(());
         }
     }
 
-    /// Whether the table has room for one more slot.
-    #[inline]
-    fn has_room(&self) -> bool {
-        (self.used.get() + 1) * 4 <= self.cap.get() * 3
-    }
-
-    /// Gives a table of `cap` slots (0: none) back to the parent.
-    fn free_table(&self, table: *mut Slot, cap: usize) {
-        if cap == 0 {
-            return;
-        }
-        // A table of `cap` slots was allocated with this layout, so it is valid.
-        if let Ok(layout) = Layout::array::<Slot>(cap) {
-            // SAFETY: allocated by `parent` (in `rebuild`) with this layout, and no longer
-            // the guard's table (the caller replaced or cleared it), so not used again.
-            // `table` is not null (a table of `cap > 0` slots).
-            let block =
-                Block::from_raw_parts(unsafe { ptr::NonNull::new_unchecked(table) }.cast(), layout);
-            // SAFETY: as above.
-            unsafe { self.parent.deallocate_raw(block) };
-        }
-    }
-
-    /// Records a new live block (after [`reserve`](Self::reserve) made room).
-    #[track_caller]
-    fn insert(&self, user: *mut u8, size: usize, align: usize) {
-        let slot = Slot {
-            user,
-            size,
-            align,
-            live: true,
-        };
-        if let Some(existing) = self.find(user.addr()) {
-            // SAFETY: a slot of the table.
-            if unsafe { (*existing).live } {
-                inner_returned_a_live_block(user.addr());
-            }
-            // SAFETY: a slot of the table; a freed entry at the same address is reused.
-            unsafe { existing.write(slot) };
-        } else {
-            let cap = self.cap.get();
-            let mut i = Self::home(user.addr(), cap);
-            // SAFETY: `i < cap`; `reserve` left an unused slot, so the probe ends.
-            while !unsafe { (*self.slot(i)).user }.is_null() {
-                i = (i + 1) & (cap - 1);
-            }
-            // SAFETY: `i < cap`.
-            unsafe { self.slot(i).write(slot) };
-            self.used.set(self.used.get() + 1);
-        }
-        self.live.set(self.live.get() + 1);
-        self.live_bytes.set(self.live_bytes.get() + size);
-    }
-
-    /// The inner block that holds `slot`'s block and its fences.
-    fn inner_block(slot: &Slot) -> Block {
-        let front = front_len(slot.align);
-        // SAFETY: the block was allocated (in `allocate_guarded`) from an inner block
-        // that starts `front` bytes before it and whose layout is this one, which was
-        // checked to be valid then.
-        unsafe {
-            Block::from_raw_parts(
-                ptr::NonNull::new_unchecked(slot.user.sub(front)),
-                Layout::from_size_align_unchecked(front + slot.size + FENCE, slot.align),
-            )
+    /// Gives memory the table handed back (or refused) to the parent.
+    fn give_back(&self, memory: Option<Block>) {
+        if let Some(memory) = memory {
+            // SAFETY: every memory the table has or had comes from `parent` (`rebuild`),
+            // and the table handed it back (or refused it), so nothing uses it any more.
+            unsafe { self.parent.deallocate_raw(memory) };
         }
     }
 
     /// Checks that `block` is live with the layout it was allocated with, and its fences.
-    /// Returns a copy of its slot.
+    /// Returns its entry.
     #[track_caller]
-    fn check_live(&self, block: &Block, what: &str) -> Slot {
-        let Some(slot) = self.find(block.addr()) else {
+    fn check_live(&self, block: &Block, what: &str) -> Entry {
+        let Some(entry) = self.table.find(block.addr()) else {
             foreign(block, what);
         };
-        // SAFETY: a slot of the table.
-        let slot = unsafe { slot.read() };
-        if !slot.live {
+        if !entry.live {
             double_free(block, what);
         }
-        if slot.size != block.size() || slot.align != block.align() {
-            wrong_layout(block, what, &slot);
+        if entry.size != block.size() || entry.align != block.align() {
+            wrong_layout(block, what, &entry);
         }
-        // SAFETY: a live slot: its block and fences are allocated in `inner`.
-        unsafe { self.check_fences(&slot, what) };
-        slot
-    }
-
-    /// # Safety
-    ///
-    /// `slot` is live: its block and fences are currently allocated.
-    #[track_caller]
-    unsafe fn check_fences(&self, slot: &Slot, what: &str) {
-        let front = front_len(slot.align);
-        // SAFETY: the `front` bytes before the block are the start of its inner block,
-        // initialised with the fence (caller: still allocated).
-        let before = unsafe { core::slice::from_raw_parts(slot.user.sub(front), front) };
-        if let Some(i) = last_damaged(before) {
-            underflow(slot, what, front - i, before[i]);
-        }
-        // SAFETY: the `FENCE` bytes after the block are in the inner block, initialised
-        // with the fence.
-        let after = unsafe { core::slice::from_raw_parts(slot.user.add(slot.size), FENCE) };
-        if last_damaged(after).is_some() {
-            // The first damaged byte: the nearest to the block.
-            let i = after.iter().position(|&b| b != FENCE_BYTE).unwrap_or(0);
-            overflow(slot, what, i, after[i]);
-        }
+        // SAFETY: a live entry: its block and fences are allocated in `inner`.
+        unsafe { check_fences(&entry, what) };
+        entry
     }
 
     /// A guarded allocation of a non-empty `layout`.
@@ -560,20 +360,70 @@ impl<A: Allocator, P: Allocator> Guard<A, P> {
         }
         let start = inner.as_ptr();
         // SAFETY: the inner block is valid for writes of `total = front + size + FENCE`
-        // bytes (contract), so each range below is inside it.
-        let user = unsafe {
-            start.write_bytes(FENCE_BYTE, front);
-            let user = start.add(front);
-            if !zeroed {
-                user.write_bytes(FRESH_BYTE, layout.size());
-            }
-            user.add(layout.size()).write_bytes(FENCE_BYTE, FENCE);
-            user
-        };
-        self.insert(user, layout.size(), layout.align());
-        // SAFETY: `user` is inside the inner block, hence not null.
-        let user = unsafe { ptr::NonNull::new_unchecked(user) };
+        // bytes (contract), and the first `front` are inside it.
+        unsafe { start.write_bytes(FENCE_BYTE, front) };
+        // SAFETY: `front < total`: inside the inner block, which is not null.
+        let user = unsafe { inner.ptr().add(front) };
+        if !zeroed {
+            // SAFETY: the `size` bytes after `front` are inside the inner block.
+            unsafe { user.as_ptr().write_bytes(FRESH_BYTE, layout.size()) };
+        }
+        // SAFETY: `front + size < total`: inside the inner block.
+        let back = unsafe { user.add(layout.size()) };
+        // SAFETY: the `FENCE` bytes from `front + size` end the inner block.
+        unsafe { back.as_ptr().write_bytes(FENCE_BYTE, FENCE) };
+        if self.table.insert(user, layout).is_err() {
+            inner_returned_a_live_block(user.addr().get());
+        }
         Ok(Block::from_raw_parts(user, layout))
+    }
+}
+
+/// The start of the inner block that holds `entry`'s block and its fences.
+fn inner_start(entry: &Entry) -> NonNull<u8> {
+    // SAFETY: every entry was recorded (in `allocate_guarded`) at `front_len(align)` bytes
+    // into its inner block, so this is the inner block's start, in bounds.
+    unsafe { entry.user.sub(front_len(entry.align)) }
+}
+
+/// The start of `entry`'s back fence: the end of its block.
+fn back_fence(entry: &Entry) -> NonNull<u8> {
+    // SAFETY: every entry was recorded (in `allocate_guarded`) with its `size` bytes and
+    // then its back fence inside its inner block, so this is in bounds.
+    unsafe { entry.user.add(entry.size) }
+}
+
+/// The inner block that holds `entry`'s block and its fences.
+fn inner_block(entry: &Entry) -> Block {
+    let front = front_len(entry.align);
+    // SAFETY: the inner block's layout (`allocate_guarded`), which was checked to be valid
+    // when the entry's block was allocated.
+    let layout =
+        unsafe { Layout::from_size_align_unchecked(front + entry.size + FENCE, entry.align) };
+    Block::from_raw_parts(inner_start(entry), layout)
+}
+
+/// Checks the fences of `entry`'s block.
+///
+/// # Safety
+///
+/// `entry` is live: its block and fences are currently allocated.
+#[track_caller]
+unsafe fn check_fences(entry: &Entry, what: &str) {
+    let front = front_len(entry.align);
+    // SAFETY: the `front` bytes before the block are the start of its inner block,
+    // initialised with the fence (caller: still allocated).
+    let before = unsafe { core::slice::from_raw_parts(inner_start(entry).as_ptr(), front) };
+    if let Some(i) = last_damaged(before) {
+        underflow(entry, what, front - i, before[i]);
+    }
+    // SAFETY: the `FENCE` bytes after the block end its inner block, initialised with the
+    // fence (caller: still allocated).
+    let after = unsafe { core::slice::from_raw_parts(back_fence(entry).as_ptr(), FENCE) };
+    if last_damaged(after).is_some() {
+        // The first damaged byte: the nearest to the block.
+        let i = after.iter().position(|&b| b != FENCE_BYTE).unwrap_or(0);
+        overflow(entry, what, i, after[i]);
     }
 }
 
@@ -610,35 +460,35 @@ fn double_free(block: &Block, what: &str) -> ! {
 #[cold]
 #[inline(never)]
 #[track_caller]
-fn wrong_layout(block: &Block, what: &str, slot: &Slot) -> ! {
+fn wrong_layout(block: &Block, what: &str, entry: &Entry) -> ! {
     panic!(
         "Guard: wrong layout: {what} of {block:?}, which was allocated with size {} and \
          alignment {}",
-        slot.size, slot.align
+        entry.size, entry.align
     )
 }
 
 #[cold]
 #[inline(never)]
 #[track_caller]
-fn underflow(slot: &Slot, what: &str, distance: usize, byte: u8) -> ! {
+fn underflow(entry: &Entry, what: &str, distance: usize, byte: u8) -> ! {
     panic!(
         "Guard: buffer underflow found by {what}: the byte {distance} before the block of {} \
          bytes at {:#x} was overwritten ({byte:#04x}, expected {FENCE_BYTE:#04x})",
-        slot.size,
-        slot.user.addr()
+        entry.size,
+        entry.user.addr()
     )
 }
 
 #[cold]
 #[inline(never)]
 #[track_caller]
-fn overflow(slot: &Slot, what: &str, offset: usize, byte: u8) -> ! {
+fn overflow(entry: &Entry, what: &str, offset: usize, byte: u8) -> ! {
     panic!(
         "Guard: buffer overflow found by {what}: the byte {offset} after the end of the block \
          of {} bytes at {:#x} was overwritten ({byte:#04x}, expected {FENCE_BYTE:#04x})",
-        slot.size,
-        slot.user.addr()
+        entry.size,
+        entry.user.addr()
     )
 }
 
@@ -664,21 +514,16 @@ fn panicking() -> bool {
 
 impl<A: Allocator, P: Allocator> Drop for Guard<A, P> {
     fn drop(&mut self) {
-        let (leaks, bytes) = (self.live.get(), self.live_bytes.get());
+        let (leaks, bytes) = (self.table.live(), self.table.live_bytes());
         let mut first = None;
-        for i in 0..self.cap.get() {
-            // SAFETY: `i < cap`: a slot of the table.
-            let slot = unsafe { self.slot(i).read() };
-            if slot.live {
-                first.get_or_insert((slot.size, slot.user.addr()));
-                // SAFETY: a live block: its inner block is currently allocated by
-                // `inner`, and nobody may use it once the guard is gone.
-                unsafe { self.inner.deallocate_raw(Self::inner_block(&slot)) };
-            }
+        // The walk holds nothing across the inner allocator's calls (see `live_slots`).
+        for entry in self.table.live_slots() {
+            first.get_or_insert((entry.size, entry.user.addr()));
+            // SAFETY: a live block: its inner block is currently allocated by `inner`, and
+            // nobody may use it once the guard is gone.
+            unsafe { self.inner.deallocate_raw(inner_block(&entry)) };
         }
-        let (table, cap) = (self.table.replace(ptr::null_mut()), self.cap.replace(0));
-        self.used.set(0);
-        self.free_table(table, cap);
+        self.give_back(self.table.take_memory());
         if let Some((size, addr)) = first {
             if self.panic_on_leak && !panicking() {
                 panic!(
@@ -694,8 +539,8 @@ impl<A: Allocator + fmt::Debug, P: Allocator> fmt::Debug for Guard<A, P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Guard")
             .field("inner", &self.inner)
-            .field("live_blocks", &self.live.get())
-            .field("live_bytes", &self.live_bytes.get())
+            .field("live_blocks", &self.live_blocks())
+            .field("live_bytes", &self.live_bytes())
             .finish_non_exhaustive()
     }
 }
@@ -754,16 +599,11 @@ unsafe impl<A: Allocator, P: Allocator> Allocator for Guard<A, P> {
         if block.is_empty() {
             return;
         }
-        let slot = self.check_live(&block, "deallocate_raw");
+        let entry = self.check_live(&block, "deallocate_raw");
         // Recorded as freed before the inner allocator runs (user code that may use this
         // guard, and may get the same memory back from the inner allocator at once).
-        if let Some(entry) = self.find(block.addr()) {
-            // SAFETY: a slot of the table.
-            unsafe { (*entry).live = false };
-        }
-        self.live.set(self.live.get() - 1);
-        self.live_bytes.set(self.live_bytes.get() - slot.size);
-        let inner = Self::inner_block(&slot);
+        self.table.mark_freed(block.addr());
+        let inner = inner_block(&entry);
         // SAFETY: the inner block is currently allocated (the slot was live) and valid for
         // writes of its size; the caller no longer uses the block.
         unsafe { inner.as_ptr().write_bytes(FREED_BYTE, inner.size()) };
@@ -813,11 +653,7 @@ unsafe impl<A: Allocator, P: Allocator> Allocator for Guard<A, P> {
 unsafe impl<A: Allocator, P: Allocator> BlockOwner for Guard<A, P> {
     #[inline]
     fn owns_block(&self, block: &Block) -> bool {
-        // SAFETY: a slot of the table.
-        !block.is_empty()
-            && self
-                .find(block.addr())
-                .is_some_and(|s| unsafe { (*s).live })
+        !block.is_empty() && self.table.is_live(block.addr())
     }
 }
 

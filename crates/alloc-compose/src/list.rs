@@ -29,6 +29,10 @@ use core::ptr::{self, NonNull};
 use alloc_core::Heap;
 use alloc_core::{Allocator, AllocatorError, Block, BlockOwner, InitError};
 
+mod nodes;
+
+use nodes::Node;
+
 /// Builds the allocator instances of an [`AllocatorList`].
 ///
 /// Implemented for every closure `Fn() -> Result<A, InitError>`; implement it for a
@@ -72,136 +76,120 @@ impl<A: Allocator, F: Fn() -> Result<A, InitError>> AllocatorFactory for F {
     }
 }
 
-/// One instance, in a node allocated from the list's parent.
-struct Node<A> {
-    alloc: A,
-    /// The next node, or `None` at the end of the list.
-    next: Cell<Option<NonNull<Node<A>>>>,
-    /// Non-empty blocks of `alloc` currently allocated through the list.
-    live: Cell<usize>,
+/// Chunked growth: a list of allocator instances, made by a factory on demand.
+///
+/// An allocation tries the instances in turn, most recently successful first; when every
+/// instance is out of memory, the factory makes **one more** (on the first allocation too:
+/// the list starts empty). Blocks go back to the instance that owns them (the instances
+/// must be [`BlockOwner`]s). An instance that becomes empty is kept as the **one spare**;
+/// when a second one becomes empty, it is dropped, giving its memory back. So the list
+/// grows with the program's live set and shrinks after it, without repeatedly making and
+/// dropping an instance at a boundary.
+///
+/// This is the growth the fixed-size allocators leave out: a free list of 256 blocks
+/// becomes a pool of any number of blocks, 256 at a time; a bump region becomes a chain of
+/// regions.
+///
+/// # Design
+///
+/// - **Nodes in parent memory.** Each instance lives in a node allocated from the parent
+///   `P` (the heap by default), linked to the next: no `Vec`, so the list works without
+///   `alloc`, with any parent. Moving the list moves only the head pointer; every instance
+///   (and every block) stays where it is.
+/// - **Counting, not asking.** The list counts the live blocks of each instance (an
+///   instance need not be able to say whether it is empty).
+/// - **Costs.** Allocation is one attempt when the first instance has room; when it is
+///   full, a walk to the first one that has room, which then moves to the front.
+///   Deallocation and `owns_block` walk the list to the owner: O(number of instances). Make
+///   instances large enough that there are few of them (tens, not thousands).
+/// - **Homogeneous instances.** An error other than `OutOfMemory` (`TooLarge`,
+///   `UnsupportedAlignment`) is returned at once: another instance from the same factory
+///   would refuse the request too.
+/// - Reallocation stays in the owning instance when it can (in place for a free list);
+///   otherwise the block moves to wherever the list allocates next.
+///
+/// A block that no instance owns is a foreign block: giving it back **panics**, in every
+/// build. Dropping the list drops every instance (blocks still allocated die with them, as
+/// the allocator contract allows).
+///
+/// `AllocatorList` is `Send` when its factory, parent and instances are; it is not `Sync`
+/// (wrap it in a lock to share it).
+///
+/// # Examples
+///
+/// Growth by chunks of a tiny pool of four slots (written out here, as this crate may not
+/// use the workspace's `FreeList`; the `allocators` facade shows an `AllocatorList` of
+/// `FreeList`s):
+///
+/// ```
+/// use alloc_compose::AllocatorList;
+/// use alloc_core::{Allocator, AllocatorError, Block, BlockOwner, Heap, InitError};
+/// use core::{alloc::Layout, cell::Cell};
+///
+/// /// Four 16-byte slots in a heap buffer.
+/// struct Four { base: Block, used: Cell<u8> }
+/// impl Four {
+///     fn new() -> Result<Self, InitError> {
+///         let base = Heap.allocate_raw(Layout::from_size_align(64, 16).unwrap())?;
+///         Ok(Four { base, used: Cell::new(0) })
+///     }
+/// }
+/// impl Drop for Four {
+///     fn drop(&mut self) {
+///         // SAFETY: allocated by `Heap` in `new`.
+///         unsafe { Heap.deallocate_raw(self.base) }
+///     }
+/// }
+/// // SAFETY: each slot is handed out at most once at a time, inside the buffer.
+/// unsafe impl Allocator for Four {
+///     fn allocate_raw(&self, layout: Layout) -> Result<Block, AllocatorError> {
+///         if layout.size() == 0 { return Ok(Block::empty(layout)) }
+///         if layout.size() > 16 || layout.align() > 16 { return Err(AllocatorError::TooLarge) }
+///         let i = (!self.used.get()).trailing_zeros() as usize;
+///         if i >= 4 { return Err(AllocatorError::OutOfMemory) }
+///         self.used.set(self.used.get() | 1 << i);
+///         // SAFETY: `i < 4`: inside the 64-byte buffer.
+///         Ok(Block::from_raw_parts(unsafe { self.base.ptr().add(i * 16) }, layout))
+///     }
+///     unsafe fn deallocate_raw(&self, block: Block) {
+///         if block.is_empty() { return }
+///         let i = (block.addr() - self.base.addr()) / 16;
+///         self.used.set(self.used.get() & !(1 << i));
+///     }
+/// }
+/// // SAFETY: owns exactly the slots of its buffer.
+/// unsafe impl BlockOwner for Four {
+///     fn owns_block(&self, block: &Block) -> bool {
+///         block.is_inside(self.base.addr(), 64) && (block.addr() - self.base.addr()) % 16 == 0
+///     }
+/// }
+///
+/// let list = AllocatorList::new(Four::new);
+/// let values: Vec<_> = (0..10u64).map(|i| list.allocate(i).unwrap()).collect();
+/// assert_eq!(list.instances(), 3); // 4 + 4 + 2
+/// assert!(values.iter().enumerate().all(|(i, v)| **v == i as u64));
+/// drop(values);
+/// assert_eq!(list.instances(), 1); // one spare is kept
+/// ```
+pub struct AllocatorList<
+    F: AllocatorFactory,
+    #[cfg(feature = "alloc")] P: Allocator = Heap,
+    #[cfg(not(feature = "alloc"))] P: Allocator,
+> {
+    factory: F,
+    /// Where the nodes live.
+    parent: P,
+    /// The first node (the most recently successful instance), or `None`.
+    head: Cell<Option<NonNull<Node<F::Output>>>>,
+    /// Nodes in the list.
+    len: Cell<usize>,
+    /// Nodes whose `live` is 0: at most one (the spare) between operations; more
+    /// while operations are in progress (see the module docs).
+    empty: Cell<usize>,
+    /// Operations of the list in progress: the outermost one, and those that user
+    /// code it called started (see the module docs).
+    depth: Cell<usize>,
 }
-
-macro_rules! allocator_list_struct {
-    ($($default:ty)?) => {
-        /// Chunked growth: a list of allocator instances, made by a factory on demand.
-        ///
-        /// An allocation tries the instances in turn, most recently successful first;
-        /// when every instance is out of memory, the factory makes **one more** (on
-        /// the first allocation too: the list starts empty). Blocks go back to the
-        /// instance that owns them (the instances must be
-        /// [`BlockOwner`]s). An instance that becomes empty is kept as the **one
-        /// spare**; when a second one becomes empty, it is dropped, giving its memory
-        /// back. So the list grows with the program's live set and shrinks after it,
-        /// without repeatedly making and dropping an instance at a boundary.
-        ///
-        /// This is the growth the fixed-size allocators leave out: a free list of 256
-        /// blocks becomes a pool of any number of blocks, 256 at a time; a bump region
-        /// becomes a chain of regions.
-        ///
-        /// # Design
-        ///
-        /// - **Nodes in parent memory.** Each instance lives in a node allocated from the
-        ///   parent `P` (the heap by default), linked to the next: no `Vec`, so the list
-        ///   works without `alloc`, with any parent. Moving the list moves only the head
-        ///   pointer; every instance (and every block) stays where it is.
-        /// - **Counting, not asking.** The list counts the live blocks of each instance
-        ///   (an instance need not be able to say whether it is empty).
-        /// - **Costs.** Allocation is one attempt when the first instance has room; when
-        ///   it is full, a walk to the first one that has room, which then moves to the
-        ///   front. Deallocation and `owns_block` walk the list to the owner: O(number
-        ///   of instances). Make instances large enough that there are few of them (tens,
-        ///   not thousands).
-        /// - **Homogeneous instances.** An error other than `OutOfMemory` (`TooLarge`,
-        ///   `UnsupportedAlignment`) is returned at once: another instance from the same
-        ///   factory would refuse the request too.
-        /// - Reallocation stays in the owning instance when it can (in place for a free
-        ///   list); otherwise the block moves to wherever the list allocates next.
-        ///
-        /// A block that no instance owns is a foreign block: giving it back **panics**,
-        /// in every build. Dropping the list drops every instance (blocks still
-        /// allocated die with them, as the allocator contract allows).
-        ///
-        /// `AllocatorList` is `Send` when its factory, parent and instances are; it is
-        /// not `Sync` (wrap it in a lock to share it).
-        ///
-        /// # Examples
-        ///
-        /// Growth by chunks of a tiny pool of four slots (written out here, as this crate
-        /// may not use the workspace's `FreeList`; the `allocators` facade shows an
-        /// `AllocatorList` of `FreeList`s):
-        ///
-        /// ```
-        /// use alloc_compose::AllocatorList;
-        /// use alloc_core::{Allocator, AllocatorError, Block, BlockOwner, Heap, InitError};
-        /// use core::{alloc::Layout, cell::Cell};
-        ///
-        /// /// Four 16-byte slots in a heap buffer.
-        /// struct Four { base: Block, used: Cell<u8> }
-        /// impl Four {
-        ///     fn new() -> Result<Self, InitError> {
-        ///         let base = Heap.allocate_raw(Layout::from_size_align(64, 16).unwrap())?;
-        ///         Ok(Four { base, used: Cell::new(0) })
-        ///     }
-        /// }
-        /// impl Drop for Four {
-        ///     fn drop(&mut self) {
-        ///         // SAFETY: allocated by `Heap` in `new`.
-        ///         unsafe { Heap.deallocate_raw(self.base) }
-        ///     }
-        /// }
-        /// // SAFETY: each slot is handed out at most once at a time, inside the buffer.
-        /// unsafe impl Allocator for Four {
-        ///     fn allocate_raw(&self, layout: Layout) -> Result<Block, AllocatorError> {
-        ///         if layout.size() == 0 { return Ok(Block::empty(layout)) }
-        ///         if layout.size() > 16 || layout.align() > 16 { return Err(AllocatorError::TooLarge) }
-        ///         let i = (!self.used.get()).trailing_zeros() as usize;
-        ///         if i >= 4 { return Err(AllocatorError::OutOfMemory) }
-        ///         self.used.set(self.used.get() | 1 << i);
-        ///         // SAFETY: `i < 4`: inside the 64-byte buffer.
-        ///         Ok(Block::from_raw_parts(unsafe { self.base.ptr().add(i * 16) }, layout))
-        ///     }
-        ///     unsafe fn deallocate_raw(&self, block: Block) {
-        ///         if block.is_empty() { return }
-        ///         let i = (block.addr() - self.base.addr()) / 16;
-        ///         self.used.set(self.used.get() & !(1 << i));
-        ///     }
-        /// }
-        /// // SAFETY: owns exactly the slots of its buffer.
-        /// unsafe impl BlockOwner for Four {
-        ///     fn owns_block(&self, block: &Block) -> bool {
-        ///         block.is_inside(self.base.addr(), 64) && (block.addr() - self.base.addr()) % 16 == 0
-        ///     }
-        /// }
-        ///
-        /// let list = AllocatorList::new(Four::new);
-        /// let values: Vec<_> = (0..10u64).map(|i| list.allocate(i).unwrap()).collect();
-        /// assert_eq!(list.instances(), 3); // 4 + 4 + 2
-        /// assert!(values.iter().enumerate().all(|(i, v)| **v == i as u64));
-        /// drop(values);
-        /// assert_eq!(list.instances(), 1); // one spare is kept
-        /// ```
-        pub struct AllocatorList<F: AllocatorFactory, P: Allocator $(= $default)?> {
-            factory: F,
-            /// Where the nodes live.
-            parent: P,
-            /// The first node (the most recently successful instance), or `None`.
-            head: Cell<Option<NonNull<Node<F::Output>>>>,
-            /// Nodes in the list.
-            len: Cell<usize>,
-            /// Nodes whose `live` is 0: at most one (the spare) between operations; more
-            /// while operations are in progress (see the module docs).
-            empty: Cell<usize>,
-            /// Operations of the list in progress: the outermost one, and those that user
-            /// code it called started (see the module docs).
-            depth: Cell<usize>,
-        }
-    };
-}
-
-#[cfg(feature = "alloc")]
-allocator_list_struct!(Heap);
-#[cfg(not(feature = "alloc"))]
-allocator_list_struct!();
 
 // SAFETY: the list owns its nodes (allocated from `parent`, reached only through the
 // list) and the instances in them; sending the list sends all of that together, which is
@@ -367,166 +355,6 @@ impl<F: AllocatorFactory, P: Allocator> AllocatorList<F, P> {
         });
     }
 
-    /// Runs `body` as an operation of the list: counted in `depth` (also on unwind), and,
-    /// when it is the outermost one, followed by [`settle`](Self::settle).
-    #[inline(always)]
-    fn operation<R>(&self, body: impl FnOnce() -> R) -> R {
-        let op = InProgress::enter(&self.depth);
-        let result = body();
-        if op.is_outermost() {
-            self.settle();
-        }
-        result
-    }
-
-    /// The changes deferred while operations were in progress: drops the instances that
-    /// are empty beyond the first one (the spare). Runs at the end of the outermost
-    /// operation, which is still counted, so the user code run here (an instance's `Drop`,
-    /// the parent's deallocation) cannot move or free nodes either.
-    #[inline(always)]
-    fn settle(&self) {
-        while self.empty.get() > 1 {
-            self.drop_one_empty();
-        }
-    }
-
-    /// Unlinks the last empty node (there are at least two), then drops its instance and
-    /// frees it.
-    #[cold]
-    #[inline(never)]
-    fn drop_one_empty(&self) {
-        // A walk that runs no user code: reading `live` and `next` only.
-        let mut victim = None;
-        let (mut prev, mut cur) = (None, self.head.get());
-        while let Some(node) = cur {
-            // SAFETY: a node of the list; nothing runs between here and the unlink below
-            // that could free it.
-            let node_ref = unsafe { self.node(node) };
-            if node_ref.live.get() == 0 {
-                victim = Some((prev, node));
-            }
-            prev = cur;
-            cur = node_ref.next.get();
-        }
-        let Some((prev, node)) = victim else {
-            // `empty` counts nodes with `live == 0`, so this cannot happen; repair the count
-            // rather than loop.
-            self.empty.set(0);
-            return;
-        };
-        self.empty.set(self.empty.get() - 1);
-        // SAFETY: `node` follows `prev` (found just above, with no user code since), and
-        // this operation no longer uses it.
-        unsafe { self.remove(prev, node) };
-    }
-
-    /// # Safety
-    ///
-    /// `node` is in this list (so it is initialised, allocated from `parent`, and not
-    /// freed), and it is not unlinked and freed while the returned reference is used.
-    #[inline(always)]
-    unsafe fn node(&self, node: NonNull<Node<F::Output>>) -> &Node<F::Output> {
-        // SAFETY: forwarded from the caller; nodes are only accessed through shared
-        // references (their mutable state is in `Cell`s).
-        unsafe { node.as_ref() }
-    }
-
-    /// Records a new live block in `node`.
-    #[inline(always)]
-    fn took(&self, node: &Node<F::Output>) {
-        let live = node.live.get();
-        if live == 0 {
-            self.empty.set(self.empty.get() - 1);
-        }
-        node.live.set(live + 1);
-    }
-
-    /// Moves `node` to the front, if no other operation is in progress (the outermost
-    /// operation is the only one that may move nodes; a nested one leaves the order be).
-    ///
-    /// Its predecessor is found again here, by a walk that runs no user code: a position
-    /// found before a call into user code may be stale.
-    fn move_to_front(&self, node: NonNull<Node<F::Output>>) {
-        if self.depth.get() != 1 || self.head.get() == Some(node) {
-            return;
-        }
-        let mut cur = self.head.get();
-        while let Some(prev) = cur {
-            // SAFETY: a node of the list; no user code runs during this walk and relink.
-            let prev_ref = unsafe { self.node(prev) };
-            let next = prev_ref.next.get();
-            if next == Some(node) {
-                // SAFETY: as above.
-                let node_ref = unsafe { self.node(node) };
-                prev_ref.next.set(node_ref.next.get());
-                node_ref.next.set(self.head.get());
-                self.head.set(Some(node));
-                return;
-            }
-            cur = next;
-        }
-    }
-
-    /// Finds the node that owns `block` (non-empty). Runs user code (`owns_block`), so it
-    /// is called only inside an operation, which keeps every node alive meanwhile.
-    fn find_owner(&self, block: &Block) -> Option<NonNull<Node<F::Output>>>
-    where
-        F::Output: BlockOwner,
-    {
-        debug_assert!(self.depth.get() > 0, "find_owner outside an operation");
-        let mut cur = self.head.get();
-        while let Some(node) = cur {
-            // SAFETY: a node of the list, and an operation is in progress: nothing frees
-            // it while `owns_block` runs (module invariant).
-            let node_ref = unsafe { self.node(node) };
-            if node_ref.alloc.owns_block(block) {
-                return Some(node);
-            }
-            cur = node_ref.next.get();
-        }
-        None
-    }
-
-    /// Unlinks `node` (after `prev`, or the head), then drops its instance and frees it
-    /// (user code that runs then sees a list without it).
-    ///
-    /// # Safety
-    ///
-    /// `node` is in this list after `prev` (or first, when `prev` is `None`), and no
-    /// reference to it is used afterwards; called only from `settle` (nothing else holds
-    /// a pointer to `node`).
-    unsafe fn remove(
-        &self,
-        prev: Option<NonNull<Node<F::Output>>>,
-        node: NonNull<Node<F::Output>>,
-    ) {
-        // SAFETY: `node` is a live node of the list (caller).
-        let next = unsafe { self.node(node) }.next.get();
-        match prev {
-            // SAFETY: `prev` is the live node before `node` (caller).
-            Some(prev) => unsafe { self.node(prev) }.next.set(next),
-            None => self.head.set(next),
-        }
-        self.len.set(self.len.get() - 1);
-        // SAFETY: `node` is unlinked: nothing reaches it any more (caller), so it is
-        // dropped and freed exactly once.
-        unsafe { self.destroy(node) };
-    }
-
-    /// Drops the instance in `node` and gives the node's memory back to the parent.
-    ///
-    /// # Safety
-    ///
-    /// `node` was allocated by `parent` with `Layout::new::<Node<_>>()`, initialised, and
-    /// is no longer reachable from the list.
-    unsafe fn destroy(&self, node: NonNull<Node<F::Output>>) {
-        // SAFETY: initialised and unreachable (caller): dropped once.
-        unsafe { ptr::drop_in_place(node.as_ptr()) };
-        let block = Block::from_raw_parts(node.cast(), Layout::new::<Node<F::Output>>());
-        // SAFETY: allocated by `parent` with this layout (caller).
-        unsafe { self.parent.deallocate_raw(block) };
-    }
-
     /// The slow path of an allocation: every instance is out of memory (or there is none);
     /// makes one more and allocates from it. Runs inside the allocation's operation.
     #[cold]
@@ -618,33 +446,6 @@ impl<F: AllocatorFactory, P: Allocator> AllocatorList<F, P> {
             // Dropped by `settle` if a spare already exists.
             self.empty.set(self.empty.get() + 1);
         }
-    }
-}
-
-/// An operation of an [`AllocatorList`] in progress: counted in the list's `depth` from
-/// `enter` until it is dropped (also on unwind).
-struct InProgress<'a> {
-    depth: &'a Cell<usize>,
-}
-
-impl<'a> InProgress<'a> {
-    #[inline(always)]
-    fn enter(depth: &'a Cell<usize>) -> Self {
-        depth.set(depth.get() + 1);
-        Self { depth }
-    }
-
-    /// Whether no other operation is in progress around this one.
-    #[inline(always)]
-    fn is_outermost(&self) -> bool {
-        self.depth.get() == 1
-    }
-}
-
-impl Drop for InProgress<'_> {
-    #[inline(always)]
-    fn drop(&mut self) {
-        self.depth.set(self.depth.get() - 1);
     }
 }
 

@@ -42,72 +42,64 @@ pub(crate) fn default_layout(block_size: usize) -> Result<Layout, InitError> {
     })
 }
 
-macro_rules! free_list_struct {
-    ($($default:ty)?) => {
-        /// An allocator of fixed-size blocks: `count` blocks of `block_size` bytes (the
-        /// arguments of [`new`](Self::new); `count` is then its
-        /// [`capacity`](Self::capacity)) in one allocation taken from a parent allocator,
-        /// handed out and taken back in O(1).
-        ///
-        /// Allocation pops the most recently freed block (the link to the next one lives
-        /// inside the free block: no per-block header), deallocation pushes it back. Blocks
-        /// that were never used are handed out in address order before the list is used,
-        /// so construction is O(1). See the [crate docs](crate) for the design and for what
-        /// is checked.
-        ///
-        /// - Requests of 1 to `block_size` bytes, aligned at most to
-        ///   [`block_align`](Self::block_align), get a whole block: the returned block
-        ///   reports `block_size` bytes (and the requested alignment).
-        /// - Larger requests fail with `TooLarge`, more aligned ones with
-        ///   `UnsupportedAlignment` (so a `Fallback` can serve them), and an exhausted list
-        ///   with `OutOfMemory`. Zero-size requests get [`Block::empty`].
-        /// - Reallocation within the block size and alignment returns the same block.
-        /// - [`BlockOwner`]: O(1), by address range and block boundary.
-        ///
-        /// The memory lives in the parent, not in the `FreeList` value: moving it (into a
-        /// `Vec<T, FreeList>`, a `Box`, another thread) keeps every block valid. Dropping
-        /// it gives the memory back to the parent.
-        ///
-        /// `FreeList` is `Send` (when the parent is) but not `Sync`; use
-        /// [`SyncFreeList`](crate::SyncFreeList) to share one between threads.
-        ///
-        /// # Examples
-        ///
-        /// ```
-        /// use alloc_freelist::FreeList;
-        /// use alloc_core::Allocator;
-        ///
-        /// // a FreeList allocator with 64 blocks of 1024 bytes.
-        /// let alloc = FreeList::new(1024, 64).unwrap();
-        /// for _ in 0..10 {
-        ///     // allocate every block
-        ///     let mut v = Vec::new();
-        ///     for i in 0u8..64 {
-        ///         v.push(alloc.allocate([i; 1024]).unwrap());
-        ///     }
-        ///     // no more blocks
-        ///     assert!(alloc.allocate([0; 1024]).is_err());
-        ///     // all the blocks go back onto the list here, and are reused in the next round.
-        /// }
-        /// assert_eq!(alloc.free_blocks(), 64);
-        /// ```
-        ///
-        /// A `FreeList` is not `Sync`:
-        ///
-        /// ```compile_fail
-        /// fn shared<T: Sync>(_: &T) {}
-        /// shared(&alloc_freelist::FreeList::new(64, 8).unwrap());
-        /// ```
-        pub struct FreeList<A: Allocator $(= $default)?> {
-            inner: Owned<A>,
-        }
-    };
+/// An allocator of fixed-size blocks: `count` blocks of `block_size` bytes (the arguments
+/// of [`new`](Self::new); `count` is then its [`capacity`](Self::capacity)) in one
+/// allocation taken from a parent allocator, handed out and taken back in O(1).
+///
+/// Allocation pops the most recently freed block (the link to the next one lives inside the
+/// free block: no per-block header), deallocation pushes it back. Blocks that were never
+/// used are handed out in address order before the list is used, so construction is O(1).
+/// See the [crate docs](crate) for the design and for what is checked.
+///
+/// - Requests of 1 to `block_size` bytes, aligned at most to
+///   [`block_align`](Self::block_align), get a whole block: the returned block reports
+///   `block_size` bytes (and the requested alignment).
+/// - Larger requests fail with `TooLarge`, more aligned ones with `UnsupportedAlignment`
+///   (so a `Fallback` can serve them), and an exhausted list with `OutOfMemory`. Zero-size
+///   requests get [`Block::empty`].
+/// - Reallocation within the block size and alignment returns the same block.
+/// - [`BlockOwner`]: O(1), by address range and block boundary.
+///
+/// The memory lives in the parent, not in the `FreeList` value: moving it (into a
+/// `Vec<T, FreeList>`, a `Box`, another thread) keeps every block valid. Dropping it gives
+/// the memory back to the parent.
+///
+/// `FreeList` is `Send` (when the parent is) but not `Sync`; use
+/// [`SyncFreeList`](crate::SyncFreeList) to share one between threads.
+///
+/// # Examples
+///
+/// ```
+/// use alloc_freelist::FreeList;
+/// use alloc_core::Allocator;
+///
+/// // a FreeList allocator with 64 blocks of 1024 bytes.
+/// let alloc = FreeList::new(1024, 64).unwrap();
+/// for _ in 0..10 {
+///     // allocate every block
+///     let mut v = Vec::new();
+///     for i in 0u8..64 {
+///         v.push(alloc.allocate([i; 1024]).unwrap());
+///     }
+///     // no more blocks
+///     assert!(alloc.allocate([0; 1024]).is_err());
+///     // all the blocks go back onto the list here, and are reused in the next round.
+/// }
+/// assert_eq!(alloc.free_blocks(), 64);
+/// ```
+///
+/// A `FreeList` is not `Sync`:
+///
+/// ```compile_fail
+/// fn shared<T: Sync>(_: &T) {}
+/// shared(&alloc_freelist::FreeList::new(64, 8).unwrap());
+/// ```
+pub struct FreeList<
+    #[cfg(feature = "alloc")] A: Allocator = Heap,
+    #[cfg(not(feature = "alloc"))] A: Allocator,
+> {
+    inner: Owned<A>,
 }
-
-#[cfg(feature = "alloc")]
-free_list_struct!(Heap);
-#[cfg(not(feature = "alloc"))]
-free_list_struct!();
 
 // SAFETY: a `FreeList` owns its region (the raw pointers point into memory allocated for it
 // by `parent`) and its `Cell`s; sending it sends all of that together, which is sound when

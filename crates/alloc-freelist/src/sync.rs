@@ -10,53 +10,46 @@ use alloc_core::{Allocator, AllocatorError, Block, BlockOwner, InitError, RawLoc
 
 use crate::freelist::{Owned, default_layout};
 
-macro_rules! sync_free_list_struct {
-    ($($default:ty)?) => {
-        /// A thread-safe [`FreeList`](crate::FreeList): `Send + Sync`, so one list can back
-        /// allocations from several threads (blocks may be freed by another thread than the
-        /// one that allocated them).
-        ///
-        /// Same blocks, errors, checks and O(1) behaviour as `FreeList`; every operation on
-        /// the list runs under a spin lock held for a few instructions (a pop or a push, no
-        /// allocation, no panic while held except on a corrupted list in checked builds,
-        /// and then the lock is released by unwinding). Waiters spin briefly, then (with
-        /// feature `std`) yield to let a preempted holder finish. The
-        /// [crate docs](crate#syncfreelist-a-short-spin-lock) explain why a lock rather
-        /// than a lock-free stack, with the measured costs.
-        ///
-        /// `owns_block`, `block_size`, `block_align` and `capacity` take no lock.
-        ///
-        /// # Examples
-        ///
-        /// ```
-        /// use alloc_freelist::SyncFreeList;
-        /// use alloc_core::Allocator;
-        ///
-        /// let list = SyncFreeList::new(64, 128).unwrap();
-        /// std::thread::scope(|s| {
-        ///     for t in 0..2u64 {
-        ///         let list = &list;
-        ///         s.spawn(move || {
-        ///             for i in 0..100 {
-        ///                 let b = list.allocate([t, i]).unwrap();
-        ///                 assert_eq!(*b, [t, i]);
-        ///             }
-        ///         });
-        ///     }
-        /// });
-        /// assert_eq!(list.free_blocks(), 128);
-        /// ```
-        pub struct SyncFreeList<A: Allocator $(= $default)?> {
-            lock: SpinLock,
-            inner: Owned<A>,
-        }
-    };
+/// A thread-safe [`FreeList`](crate::FreeList): `Send + Sync`, so one list can back
+/// allocations from several threads (blocks may be freed by another thread than the one
+/// that allocated them).
+///
+/// Same blocks, errors, checks and O(1) behaviour as `FreeList`; every operation on the
+/// list runs under a spin lock held for a few instructions (a pop or a push, no allocation,
+/// no panic while held except on a corrupted list in checked builds, and then the lock is
+/// released by unwinding). Waiters spin briefly, then (with feature `std`) yield to let a
+/// preempted holder finish. The [crate docs](crate#syncfreelist-a-short-spin-lock) explain
+/// why a lock rather than a lock-free stack, with the measured costs.
+///
+/// `owns_block`, `block_size`, `block_align` and `capacity` take no lock.
+///
+/// # Examples
+///
+/// ```
+/// use alloc_freelist::SyncFreeList;
+/// use alloc_core::Allocator;
+///
+/// let list = SyncFreeList::new(64, 128).unwrap();
+/// std::thread::scope(|s| {
+///     for t in 0..2u64 {
+///         let list = &list;
+///         s.spawn(move || {
+///             for i in 0..100 {
+///                 let b = list.allocate([t, i]).unwrap();
+///                 assert_eq!(*b, [t, i]);
+///             }
+///         });
+///     }
+/// });
+/// assert_eq!(list.free_blocks(), 128);
+/// ```
+pub struct SyncFreeList<
+    #[cfg(feature = "alloc")] A: Allocator = Heap,
+    #[cfg(not(feature = "alloc"))] A: Allocator,
+> {
+    lock: SpinLock,
+    inner: Owned<A>,
 }
-
-#[cfg(feature = "alloc")]
-sync_free_list_struct!(Heap);
-#[cfg(not(feature = "alloc"))]
-sync_free_list_struct!();
 
 // SAFETY: the list owns its region and state; sending it sends them together, which is
 // sound when the parent may be sent (the parent is used again on drop).

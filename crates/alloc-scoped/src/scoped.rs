@@ -11,53 +11,47 @@ use alloc_core::{Allocator, AllocatorError, Block, BlockOwner, InitError};
 use crate::bump::Bump;
 use crate::{BUFFER_ALIGN, Buffer, Scope};
 
-macro_rules! scoped_struct {
-    ($($default:tt)*) => {
-        /// A bump allocator over one buffer of fixed capacity, for temporary allocations,
-        /// with nested [scopes](Self::scope) that reclaim their memory when they end.
-        ///
-        /// The buffer comes from the parent allocator `A` (the global heap by default:
-        /// [`new`](Scoped::new)), or from any allocator ([`new_in`](Self::new_in)), or from
-        /// memory the caller lends ([`from_buffer`](Scoped::from_buffer), no heap at all).
-        /// It is given back to the parent when the `Scoped` is dropped. The buffer lives in
-        /// the parent's memory, never inside the `Scoped` value, so moving a `Scoped` (for
-        /// example into a collection that owns its allocator) keeps its blocks valid.
-        ///
-        /// Allocation bumps a pointer down from the end of the buffer: a few instructions.
-        /// Freeing the most recent block gives its memory back, other frees do nothing until
-        /// [`reset`](Self::reset), and the most recent block grows and shrinks in place.
-        /// When the buffer is full, requests fail: see [the crate docs](crate) for the
-        /// details and the reasons.
-        ///
-        /// `Scoped<A>` is `Send` when `A` is, and never `Sync`.
-        ///
-        /// # Examples
-        ///
-        /// ```
-        /// use alloc_core::Allocator;
-        /// use alloc_scoped::Scoped;
-        ///
-        /// let alloc = Scoped::new(1024).unwrap();
-        /// let a = alloc.allocate(1u64).unwrap();
-        /// let b = alloc.allocate_str("hello").unwrap();
-        /// assert_eq!((*a, &*b), (1, "hello"));
-        /// assert_eq!(alloc.used(), 13);
-        /// ```
-        pub struct Scoped<A: Allocator $($default)*> {
-            /// The bump pointer over the whole buffer.
-            bump: Bump,
-            /// The buffer, exactly as the parent returned it; given back in `Drop`.
-            buffer: Block,
-            /// Where the buffer came from.
-            parent: A,
-        }
-    };
+/// A bump allocator over one buffer of fixed capacity, for temporary allocations, with
+/// nested [scopes](Self::scope) that reclaim their memory when they end.
+///
+/// The buffer comes from the parent allocator `A` (the global heap by default:
+/// [`new`](Scoped::new)), or from any allocator ([`new_in`](Self::new_in)), or from memory
+/// the caller lends ([`from_buffer`](Scoped::from_buffer), no heap at all). It is given
+/// back to the parent when the `Scoped` is dropped. The buffer lives in the parent's
+/// memory, never inside the `Scoped` value, so moving a `Scoped` (for example into a
+/// collection that owns its allocator) keeps its blocks valid.
+///
+/// Allocation bumps a pointer down from the end of the buffer: a few instructions. Freeing
+/// the most recent block gives its memory back, other frees do nothing until
+/// [`reset`](Self::reset), and the most recent block grows and shrinks in place. When the
+/// buffer is full, requests fail: see [the crate docs](crate) for the details and the
+/// reasons.
+///
+/// `Scoped<A>` is `Send` when `A` is, and never `Sync`.
+///
+/// # Examples
+///
+/// ```
+/// use alloc_core::Allocator;
+/// use alloc_scoped::Scoped;
+///
+/// let alloc = Scoped::new(1024).unwrap();
+/// let a = alloc.allocate(1u64).unwrap();
+/// let b = alloc.allocate_str("hello").unwrap();
+/// assert_eq!((*a, &*b), (1, "hello"));
+/// assert_eq!(alloc.used(), 13);
+/// ```
+pub struct Scoped<
+    #[cfg(feature = "alloc")] A: Allocator = Heap,
+    #[cfg(not(feature = "alloc"))] A: Allocator,
+> {
+    /// The bump pointer over the whole buffer.
+    bump: Bump,
+    /// The buffer, exactly as the parent returned it; given back in `Drop`.
+    buffer: Block,
+    /// Where the buffer came from.
+    parent: A,
 }
-
-#[cfg(feature = "alloc")]
-scoped_struct!(= Heap);
-#[cfg(not(feature = "alloc"))]
-scoped_struct!();
 
 #[cfg(feature = "alloc")]
 impl Scoped<Heap> {

@@ -107,12 +107,18 @@ extern crate std;
 mod global;
 mod lock;
 mod locked;
+#[cfg(target_has_atomic = "64")]
+mod shared_list;
+#[cfg(target_has_atomic = "64")]
+mod sync;
 
 pub use global::GlobalAllocator;
 #[cfg(feature = "std")]
 pub use lock::StdMutex;
 pub use lock::{RawLock, SpinGuard, SpinLock};
 pub use locked::Locked;
+#[cfg(target_has_atomic = "64")]
+pub use shared_list::SharedFreeList;
 
 // The vocabulary of `alloc-core`, so that this crate alone is enough: the traits, the
 // types their methods take and return, the heap, and the allocator-api2 crates (with

@@ -13,4 +13,6 @@ mod global;
 mod locked;
 #[path = "../support/pool.rs"]
 mod pool;
+#[cfg(target_has_atomic = "64")]
+mod shared;
 mod threads;

@@ -104,6 +104,7 @@
 #[cfg(any(test, feature = "std"))]
 extern crate std;
 
+mod classes;
 mod global;
 mod lock;
 mod locked;
@@ -112,6 +113,7 @@ mod shared_list;
 #[cfg(target_has_atomic = "64")]
 mod sync;
 
+pub use classes::SizeClasses;
 pub use global::GlobalAllocator;
 #[cfg(feature = "std")]
 pub use lock::StdMutex;

@@ -9,6 +9,8 @@
 mod bounds;
 #[cfg(all(feature = "allocator-api2-02", feature = "allocator-api2-04"))]
 mod bridge;
+mod classes;
+mod classes_threads;
 mod global;
 mod locked;
 #[path = "../support/pool.rs"]

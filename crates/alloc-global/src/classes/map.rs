@@ -19,10 +19,14 @@ use alloc_core::{Allocator, AllocatorError, Block};
 
 use super::table::{CHUNK_SHIFT, CHUNK_SIZE};
 
-#[cfg(target_pointer_width = "64")]
+#[cfg(all(target_pointer_width = "64", not(miri)))]
 const LEVEL_BITS: u32 = 12;
-#[cfg(not(target_pointer_width = "64"))]
+#[cfg(all(not(target_pointer_width = "64"), not(miri)))]
 const LEVEL_BITS: u32 = 8;
+/// Under Miri, small nodes (64 entries, more levels): the same code, without zeroing and
+/// walking 32 KiB nodes in the interpreter for every instance.
+#[cfg(miri)]
+const LEVEL_BITS: u32 = 6;
 /// Entries per node.
 const FANOUT: usize = 1 << LEVEL_BITS;
 /// Levels, the root's included: together they cover every bit of a chunk number.

@@ -37,6 +37,24 @@
 //!   than its class, panics as foreign; a block whose bit is clear panics as a double free
 //!   (except a double free racing with the return of its empty chunk to the parent). The
 //!   panic happens before anything changes, with no lock held.
+//!
+//! # Measured
+//!
+//! Benchmark `shared` (one run on a 2-core VM at load average 17, other engineers
+//! compiling: rough). Each thread allocates 64 random-size blocks per round, frees three in
+//! four itself and hands one in four to the next thread; time per round, `SizeClasses`
+//! against `System` / mimalloc:
+//!
+//! | sizes | 1 thread | 2 threads | 4 threads |
+//! |---|---|---|---|
+//! | 8–64 B | 0.76 / 1.49 | 0.71 / 1.53 | 0.83 / 1.21 |
+//! | 8–4,096 B | 0.48 / 0.99 | 0.29 / 0.68 | 0.38 / 0.40 |
+//!
+//! Memory taken from the parent, 4 threads, 200 rounds: 768 KiB for the 8–64 B workload
+//! (eight classes with a chunk each plus the map's nodes, 2.3 times the peak of bytes
+//! requested: the fixed cost of one chunk per class), 10.7 MiB for 8–4,096 B (0.72 times
+//! the peak requested in a `System` run of the same workload, whose peak depends on how
+//! many handed-over blocks wait in the threads' inboxes).
 
 mod chunk;
 mod map;
@@ -98,7 +116,7 @@ macro_rules! size_classes_struct {
         ///   class's lock for a few instructions. Foreign blocks and double frees panic
         ///   (see [`deallocate_raw`](#method.deallocate_raw)).
         ///
-        /// The [module docs](self) give the design and its reasons.
+        /// The design and its reasons are written at the top of `src/classes/mod.rs`.
         ///
         /// # Examples
         ///

@@ -9,9 +9,13 @@
 mod bounds;
 #[cfg(all(feature = "allocator-api2-02", feature = "allocator-api2-04"))]
 mod bridge;
+mod classes;
+mod classes_threads;
 mod global;
 mod locked;
 #[path = "../support/pool.rs"]
 mod pool;
 mod reentry;
+#[cfg(target_has_atomic = "64")]
+mod shared;
 mod threads;

@@ -17,6 +17,8 @@
 //!   whenever the current ones are full, empty ones given back (one spare kept).
 //! - [`Guard`]: a debug layer: fences checked on free, fill patterns, double-free,
 //!   foreign-block and leak detection, each named in its panic.
+//! - [`Affix<A, P, S>`](Affix): a typed prefix `P` and suffix `S` stored with every block
+//!   (a size header, a reference count, a tag), reached from the block in O(1).
 //! - [`Stats`]: a logger with counts, live and peak bytes and a histogram of request
 //!   sizes, printable as a summary.
 //! - [`AllocatorExt`]: `.with_fallback(f)`, `.proxy(logger)`, `.segregate::<T, _>(large)`
@@ -70,6 +72,7 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+mod affix;
 mod bucketizer;
 mod ext;
 mod fallback;
@@ -81,6 +84,7 @@ mod proxy;
 mod segregator;
 mod stats;
 
+pub use affix::Affix;
 pub use bucketizer::Bucketizer;
 pub use ext::AllocatorExt;
 pub use fallback::Fallback;

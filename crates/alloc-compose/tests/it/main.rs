@@ -4,6 +4,7 @@
 // Tests are std programs: the core/alloc import lints are for the `no_std` libraries.
 #![allow(clippy::std_instead_of_core, clippy::std_instead_of_alloc)]
 
+mod affix;
 #[cfg(all(feature = "allocator-api2-02", feature = "allocator-api2-04"))]
 mod bridge;
 mod bucketizer;

@@ -19,6 +19,9 @@
 //!   foreign-block and leak detection, each named in its panic.
 //! - [`Affix<A, P, S>`](Affix): a typed prefix `P` and suffix `S` stored with every block
 //!   (a size header, a reference count, a tag), reached from the block in O(1).
+//! - [`Quantizer<A, R>`](Quantizer): every request rounded up by a [`Rounding`]
+//!   ([`PowerOfTwo`], [`SizeClasses`], [`Multiple`]) so that blocks grow in place;
+//!   [`good_size`](Allocator::good_size) tells callers the size they really get.
 //! - [`Stats`]: a logger with counts, live and peak bytes and a histogram of request
 //!   sizes, printable as a summary.
 //! - [`AllocatorExt`]: `.with_fallback(f)`, `.proxy(logger)`, `.segregate::<T, _>(large)`
@@ -81,6 +84,7 @@ mod list;
 mod loggers;
 mod null;
 mod proxy;
+mod quantizer;
 mod segregator;
 mod stats;
 
@@ -95,6 +99,7 @@ pub use loggers::Trace;
 pub use loggers::{AtomicCounters, Counters, Counts, FnLogger, NoLog};
 pub use null::Null;
 pub use proxy::{Event, Proxy, ProxyLogger};
+pub use quantizer::{Multiple, PowerOfTwo, Quantizer, Rounding, SizeClasses};
 pub use segregator::Segregator;
 pub use stats::{Stats, StatsSummary};
 

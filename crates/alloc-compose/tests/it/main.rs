@@ -13,6 +13,7 @@ mod fallback;
 mod guard;
 mod list;
 mod proxy;
+mod quantizer;
 mod reentry;
 mod segregator;
 mod stats;

@@ -22,6 +22,9 @@
 //! - [`Quantizer<A, R>`](Quantizer): every request rounded up by a [`Rounding`]
 //!   ([`PowerOfTwo`], [`SizeClasses`], [`Multiple`]) so that blocks grow in place;
 //!   [`good_size`](Allocator::good_size) tells callers the size they really get.
+//! - [`Bitmapped`]: fixed-size blocks tracked by one bit each, requests of one or
+//!   several contiguous blocks, O(1) ownership and a fast
+//!   [`deallocate_all`](Bitmapped::deallocate_all).
 //! - [`Stats`]: a logger with counts, live and peak bytes and a histogram of request
 //!   sizes, printable as a summary.
 //! - [`AllocatorExt`]: `.with_fallback(f)`, `.proxy(logger)`, `.segregate::<T, _>(large)`
@@ -76,6 +79,8 @@ extern crate alloc;
 extern crate std;
 
 mod affix;
+mod bitmap;
+mod bitmapped;
 mod bucketizer;
 mod ext;
 mod fallback;
@@ -89,6 +94,7 @@ mod segregator;
 mod stats;
 
 pub use affix::Affix;
+pub use bitmapped::Bitmapped;
 pub use bucketizer::Bucketizer;
 pub use ext::AllocatorExt;
 pub use fallback::Fallback;

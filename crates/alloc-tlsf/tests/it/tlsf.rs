@@ -111,6 +111,18 @@ fn every_alignment_up_to_a_page_and_beyond() {
 }
 
 #[test]
+fn an_alignment_larger_than_the_chunk_grows_the_heap_enough() {
+    let heap = Tlsf::new_in(Heap, 4096).unwrap();
+    for shift in 12..=20 {
+        let layout = Layout::from_size_align(100, 1 << shift).unwrap();
+        let b = heap.allocate_raw(layout).unwrap();
+        assert_eq!(b.addr() % layout.align(), 0);
+        // SAFETY: `b` is currently allocated by `heap`.
+        unsafe { heap.deallocate_raw(b) };
+    }
+}
+
+#[test]
 fn bad_requests_are_errors() {
     let heap = Tlsf::new_in(Heap, 4096).unwrap();
     let huge = Layout::from_size_align(isize::MAX as usize, 1).unwrap();

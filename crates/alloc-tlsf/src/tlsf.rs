@@ -312,7 +312,9 @@ impl<P: Allocator> Tlsf<P> {
         // The search rounds a request up to the next size class (at most 1/16 more), and
         // an aligned request needs room for the gap: the new region's block must cover
         // both.
-        let search = need.checked_add(align + MIN_BLOCK).ok_or(AllocatorError::TooLarge)?;
+        let search = need
+            .checked_add(align + MIN_BLOCK)
+            .ok_or(AllocatorError::TooLarge)?;
         let want = search
             .checked_add((search >> 4) + GRAN)
             .ok_or(AllocatorError::TooLarge)?

@@ -16,12 +16,13 @@ pub(crate) const CORE_STABLE_FEATURES: &str =
     "testing,allocator-api2-02,allocator-api2-03,allocator-api2-04";
 
 /// The library crates (published ones), each of which has a `nightly` feature.
-const LIBRARIES: [&str; 6] = [
+const LIBRARIES: [&str; 7] = [
     "alloc-core",
     "alloc-scoped",
     "alloc-freelist",
     "alloc-compose",
     "alloc-global",
+    "alloc-tlsf",
     "allocators",
 ];
 

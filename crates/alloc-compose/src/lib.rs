@@ -17,6 +17,14 @@
 //!   whenever the current ones are full, empty ones given back (one spare kept).
 //! - [`Guard`]: a debug layer: fences checked on free, fill patterns, double-free,
 //!   foreign-block and leak detection, each named in its panic.
+//! - [`Affix<A, P, S>`](Affix): a typed prefix `P` and suffix `S` stored with every block
+//!   (a size header, a reference count, a tag), reached from the block in O(1).
+//! - [`Quantizer<A, R>`](Quantizer): every request rounded up by a [`Rounding`]
+//!   ([`PowerOfTwo`], [`SizeClassRounding`], [`Multiple`]) so that blocks grow in place;
+//!   [`good_size`](Allocator::good_size) tells callers the size they really get.
+//! - [`Bitmapped`]: fixed-size blocks tracked by one bit each, requests of one or
+//!   several contiguous blocks, O(1) ownership and a fast
+//!   [`deallocate_all`](Bitmapped::deallocate_all).
 //! - [`Stats`]: a logger with counts, live and peak bytes and a histogram of request
 //!   sizes, printable as a summary.
 //! - [`AllocatorExt`]: `.with_fallback(f)`, `.proxy(logger)`, `.segregate::<T, _>(large)`
@@ -70,6 +78,9 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+mod affix;
+mod bitmap;
+mod bitmapped;
 mod bucketizer;
 mod ext;
 mod fallback;
@@ -78,9 +89,12 @@ mod list;
 mod loggers;
 mod null;
 mod proxy;
+mod quantizer;
 mod segregator;
 mod stats;
 
+pub use affix::Affix;
+pub use bitmapped::Bitmapped;
 pub use bucketizer::Bucketizer;
 pub use ext::AllocatorExt;
 pub use fallback::Fallback;
@@ -91,6 +105,7 @@ pub use loggers::Trace;
 pub use loggers::{AtomicCounters, Counters, Counts, FnLogger, NoLog};
 pub use null::Null;
 pub use proxy::{Event, Proxy, ProxyLogger};
+pub use quantizer::{Multiple, PowerOfTwo, Quantizer, Rounding, SizeClassRounding};
 pub use segregator::Segregator;
 pub use stats::{Stats, StatsSummary};
 

@@ -203,6 +203,34 @@ pub unsafe trait Allocator {
         Ok(block)
     }
 
+    /// The size a request of `layout` is really served with: at least `layout.size()`,
+    /// and asking for that many bytes (same alignment) costs no more memory than asking
+    /// for `layout.size()`. jemalloc's `nallocx`, mimalloc's `mi_good_size`.
+    ///
+    /// Callers that can use extra room (a growable buffer choosing its capacity) ask for
+    /// the good size and use the whole block; later growth up to it needs no
+    /// reallocation. It is a hint: safety never depends on it, and the default,
+    /// `layout.size()`, is always correct. Allocators that round requests (size classes,
+    /// `Quantizer`) override it; composites and references forward it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use alloc_core::{Allocator, Heap};
+    /// use core::alloc::Layout;
+    ///
+    /// let layout = Layout::from_size_align(100, 8).unwrap();
+    /// let good = Heap.good_size(layout);
+    /// assert!(good >= 100);
+    /// let block = Heap.allocate_raw(Layout::from_size_align(good, 8).unwrap()).unwrap();
+    /// // SAFETY: `block` is currently allocated by `Heap` and not used afterwards.
+    /// unsafe { Heap.deallocate_raw(block) };
+    /// ```
+    #[inline]
+    fn good_size(&self, layout: Layout) -> usize {
+        layout.size()
+    }
+
     /// Moves `value` into a new allocation and returns the owning [`AllocBox`].
     ///
     /// # Errors
@@ -630,6 +658,10 @@ macro_rules! forward_allocator {
             #[inline]
             fn allocate_zeroed_raw(&self, layout: Layout) -> Result<Block, AllocatorError> {
                 (**self).allocate_zeroed_raw(layout)
+            }
+            #[inline]
+            fn good_size(&self, layout: Layout) -> usize {
+                (**self).good_size(layout)
             }
         }
     };

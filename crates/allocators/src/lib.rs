@@ -182,6 +182,8 @@ pub use alloc_freelist::*;
 pub use alloc_global::*;
 #[doc(inline)]
 pub use alloc_scoped::*;
+#[doc(inline)]
+pub use alloc_tlsf::*;
 
 // The allocator-api2 crates, shown as re-exports (the globs above would inline a copy of
 // each crate's documentation).

@@ -4,6 +4,8 @@
 // Tests are std programs: the core/alloc import lints are for the `no_std` libraries.
 #![allow(clippy::std_instead_of_core, clippy::std_instead_of_alloc)]
 
+mod affix;
+mod bitmapped;
 #[cfg(all(feature = "allocator-api2-02", feature = "allocator-api2-04"))]
 mod bridge;
 mod bucketizer;
@@ -12,6 +14,7 @@ mod fallback;
 mod guard;
 mod list;
 mod proxy;
+mod quantizer;
 mod reentry;
 mod segregator;
 mod stats;

@@ -13,3 +13,5 @@ mod freelist;
 mod global;
 #[cfg(feature = "alloc-scoped")]
 mod scoped;
+#[cfg(feature = "alloc-tlsf")]
+mod tlsf;

@@ -1,0 +1,445 @@
+//! The TLSF control structure: free lists per size class, two bitmaps to find a non-empty
+//! list in O(1), and the in-band block headers (physical neighbours, splitting and merging).
+//!
+//! Every block, free or used, starts with a [`Hdr`]: a pointer to the physically previous
+//! block and the block's size with two flag bits. A free block also holds the links of
+//! its free list after the header. Each region ends with a used sentinel header of size 0,
+//! so the last block's "next" is never free. Invariants (kept by every function here):
+//! no two free blocks are physical neighbours; every free block is on the list of its
+//! size class, and that list's bit is set in both bitmaps; block sizes are multiples of
+//! [`GRAN`] of at least [`MIN_BLOCK`]; headers are [`GRAN`]-aligned.
+
+use core::ptr;
+
+use crate::mapping::{FL, GRAN, MAX_BLOCK, SL, insert_class, search_class};
+
+/// Block header.
+#[repr(C)]
+pub(crate) struct Hdr {
+    /// The physically previous block; null for the first block of a region.
+    prev_phys: *mut Hdr,
+    /// Size of the block (header included) | flags.
+    size: usize,
+}
+
+/// A free block: the header, then its free-list links.
+#[repr(C)]
+struct FreeHdr {
+    hdr: Hdr,
+    next: *mut FreeHdr,
+    prev: *mut FreeHdr,
+}
+
+/// Flag: the block is free.
+const FREE: usize = 1;
+/// Flag: the block is a region's end sentinel.
+const SENTINEL: usize = 2;
+const FLAGS: usize = FREE | SENTINEL;
+
+/// Bytes of a used block's header.
+pub(crate) const HDR: usize = size_of::<Hdr>();
+/// The smallest block: a free block's header and links.
+pub(crate) const MIN_BLOCK: usize = size_of::<FreeHdr>();
+
+const _: () = assert!(HDR == GRAN && MIN_BLOCK == 2 * GRAN);
+
+/// One region of memory given to the heap; its record sits at the region's start.
+#[repr(C)]
+pub(crate) struct Region {
+    /// The next region (most recent first).
+    pub(crate) next: *mut Region,
+    /// Address of the first block's header.
+    pub(crate) start: usize,
+    /// Address of the sentinel header (the end of the last block).
+    pub(crate) end: usize,
+    /// The parent's block this region is, to be given back on drop (size 0: not a
+    /// parent's block).
+    pub(crate) parent_ptr: *mut u8,
+    pub(crate) parent_size: usize,
+    pub(crate) parent_align: usize,
+}
+
+/// Bytes taken by a region's record, rounded to [`GRAN`].
+pub(crate) const REGION: usize = size_of::<Region>().next_multiple_of(GRAN);
+
+/// Why a block given back was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Refused {
+    /// Not inside any region, or not where a block's memory starts.
+    Foreign,
+    /// Its header says it is free (a double free), or is not a header this heap wrote.
+    NotAllocated,
+}
+
+/// The control structure.
+pub(crate) struct Control {
+    fl_bitmap: u32,
+    sl_bitmap: [u32; FL],
+    heads: [[*mut FreeHdr; SL]; FL],
+    /// Every region, most recent first.
+    pub(crate) regions: *mut Region,
+}
+
+impl Control {
+    pub(crate) const fn new() -> Self {
+        Self {
+            fl_bitmap: 0,
+            sl_bitmap: [0; FL],
+            heads: [[ptr::null_mut(); SL]; FL],
+            regions: ptr::null_mut(),
+        }
+    }
+
+    /// Puts free block `b` (size set, FREE flag set) on its list.
+    ///
+    /// # Safety
+    ///
+    /// `b` is a block header of a region of this heap, at least [`MIN_BLOCK`] bytes.
+    #[inline(always)]
+    unsafe fn insert(&mut self, b: *mut FreeHdr) {
+        // SAFETY: `b` is a free block with its size set (caller).
+        let (fl, sl) = unsafe { class_of(b) };
+        // SAFETY: `b` has room for its links (caller); the head, if any, is a free block
+        // of the same list.
+        unsafe {
+            let head = self.heads[fl][sl];
+            (*b).next = head;
+            (*b).prev = ptr::null_mut();
+            if !head.is_null() {
+                (*head).prev = b;
+            }
+        }
+        self.heads[fl][sl] = b;
+        self.fl_bitmap |= 1 << fl;
+        self.sl_bitmap[fl] |= 1 << sl;
+    }
+
+    /// Takes free block `b` off its list.
+    ///
+    /// # Safety
+    ///
+    /// `b` is on its list.
+    #[inline(always)]
+    unsafe fn remove(&mut self, b: *mut FreeHdr) {
+        // SAFETY: `b` is a free block (caller).
+        let (fl, sl) = unsafe { class_of(b) };
+        // SAFETY: `b` and its neighbours on the list are free blocks (caller).
+        unsafe {
+            let (next, prev) = ((*b).next, (*b).prev);
+            if !next.is_null() {
+                (*next).prev = prev;
+            }
+            if prev.is_null() {
+                self.heads[fl][sl] = next;
+                if next.is_null() {
+                    self.sl_bitmap[fl] &= !(1 << sl);
+                    if self.sl_bitmap[fl] == 0 {
+                        self.fl_bitmap &= !(1 << fl);
+                    }
+                }
+            } else {
+                (*prev).next = next;
+            }
+        }
+    }
+
+    /// A free block of at least `size` bytes, taken off its list; null if none.
+    #[inline(always)]
+    fn take(&mut self, size: usize) -> *mut FreeHdr {
+        let Some((fl, sl)) = search_class(size) else {
+            return ptr::null_mut();
+        };
+        let mut fl = fl;
+        let mut sl_map = self.sl_bitmap[fl] & (!0u32 << sl);
+        if sl_map == 0 {
+            let fl_map = self.fl_bitmap & (!0u32).checked_shl(fl as u32 + 1).unwrap_or(0);
+            if fl_map == 0 {
+                return ptr::null_mut();
+            }
+            fl = fl_map.trailing_zeros() as usize;
+            sl_map = self.sl_bitmap[fl];
+        }
+        let sl = sl_map.trailing_zeros() as usize;
+        let b = self.heads[fl][sl];
+        // SAFETY: a set bit means a non-empty list, whose head is a free block on it.
+        unsafe { self.remove(b) };
+        b
+    }
+
+    /// Adds the memory `[start, end)` (addresses of `base`'s provenance) as a region.
+    /// Returns false if it is too small.
+    ///
+    /// # Safety
+    ///
+    /// `base..base + (end - base)` is memory valid for reads and writes, owned by the heap
+    /// from now on, `start` and `end` are inside it, `start` is [`GRAN`]-aligned and
+    /// `end - start` is a multiple of [`GRAN`] below [`MAX_BLOCK`].
+    pub(crate) unsafe fn add_region(
+        &mut self,
+        base: *mut u8,
+        start: usize,
+        end: usize,
+        parent: (*mut u8, usize, usize),
+    ) -> bool {
+        if end - start < REGION + MIN_BLOCK + HDR || end - start >= MAX_BLOCK {
+            return false;
+        }
+        let at = |addr: usize| base.wrapping_add(addr - base.addr());
+        let first = start + REGION;
+        let sentinel = end - HDR;
+        // SAFETY: the record, the first block and the sentinel are inside the region, at
+        // GRAN-aligned addresses (caller), with room for their headers.
+        unsafe {
+            let region = at(start).cast::<Region>();
+            region.write(Region {
+                next: self.regions,
+                start: first,
+                end: sentinel,
+                parent_ptr: parent.0,
+                parent_size: parent.1,
+                parent_align: parent.2,
+            });
+            self.regions = region;
+            let b = at(first).cast::<FreeHdr>();
+            (*b).hdr = Hdr {
+                prev_phys: ptr::null_mut(),
+                size: (sentinel - first) | FREE,
+            };
+            let s = at(sentinel).cast::<Hdr>();
+            s.write(Hdr {
+                prev_phys: b.cast(),
+                size: SENTINEL,
+            });
+            self.insert(b);
+        }
+        true
+    }
+
+    /// Allocates a block whose user part (after the header) has `need - HDR` bytes and
+    /// is aligned to `align`; the user pointer and the block's usable size.
+    pub(crate) fn allocate(&mut self, need: usize, align: usize) -> Option<(*mut u8, usize)> {
+        let search = if align <= GRAN {
+            need
+        } else {
+            need.checked_add(align + MIN_BLOCK)?
+        };
+        let mut b = self.take(search).cast::<Hdr>();
+        if b.is_null() {
+            return None;
+        }
+        // SAFETY: `b` is a free block taken off its list, of at least `search` bytes;
+        // every address computed below stays inside it (the gap before an aligned user
+        // part is less than `align + MIN_BLOCK`), and its neighbours are valid headers.
+        unsafe {
+            if align > GRAN {
+                let user = b.addr() + HDR;
+                let mut gap = user.next_multiple_of(align) - user;
+                if gap != 0 && gap < MIN_BLOCK {
+                    gap += align;
+                }
+                if gap != 0 {
+                    // The gap becomes a free block of its own before the aligned one.
+                    let size = (*b).size & !FLAGS;
+                    let rest = b.byte_add(gap);
+                    (*rest).prev_phys = b;
+                    (*rest).size = size - gap;
+                    (*b).size = gap | FREE;
+                    self.set_next_prev(rest);
+                    self.insert(b.cast());
+                    b = rest;
+                }
+            }
+            let size = (*b).size & !FLAGS;
+            self.split(b, size, need);
+            (*b).size &= !FREE;
+            let size = (*b).size & !FLAGS;
+            Some((b.cast::<u8>().add(HDR), size - HDR))
+        }
+    }
+
+    /// Shrinks block `b` (of `size` bytes, used or being allocated) to `need` bytes if the
+    /// rest makes a block, freeing the rest (merged with a free next neighbour).
+    ///
+    /// # Safety
+    ///
+    /// `b` is a block header of this heap, not on a list, with `need <= size`.
+    #[inline(always)]
+    unsafe fn split(&mut self, b: *mut Hdr, size: usize, need: usize) {
+        if size - need < MIN_BLOCK {
+            // SAFETY: `b` is a header (caller); keep its size and clear nothing else.
+            unsafe { (*b).size = size | ((*b).size & FREE) };
+            return;
+        }
+        // SAFETY: the rest starts inside `b` at a GRAN multiple and has room for a free
+        // header; `b`'s next neighbour is a valid header.
+        unsafe {
+            let flags = (*b).size & FREE;
+            (*b).size = need | flags;
+            let rest = b.byte_add(need);
+            (*rest).prev_phys = b;
+            (*rest).size = (size - need) | FREE;
+            let next = rest.byte_add(size - need);
+            if (*next).size & FREE != 0 {
+                self.remove(next.cast());
+                (*rest).size += (*next).size & !FLAGS;
+            }
+            self.set_next_prev(rest);
+            self.insert(rest.cast());
+        }
+    }
+
+    /// Makes the physical successor of `b` point back to `b`.
+    ///
+    /// # Safety
+    ///
+    /// `b` is a block header of this heap with its final size.
+    #[inline(always)]
+    unsafe fn set_next_prev(&mut self, b: *mut Hdr) {
+        // SAFETY: every block is followed by a header (another block or the sentinel).
+        unsafe {
+            let next = b.byte_add((*b).size & !FLAGS);
+            (*next).prev_phys = b;
+        }
+    }
+
+    /// The header of the used block whose user part starts at `user`, checked.
+    pub(crate) fn header_of(&self, user: *mut u8) -> Result<*mut Hdr, Refused> {
+        let addr = user.addr().wrapping_sub(HDR);
+        let mut r = self.regions;
+        while !r.is_null() {
+            // SAFETY: `regions` links only region records written by `add_region`.
+            let region = unsafe { &*r };
+            if addr >= region.start && addr < region.end {
+                if addr % GRAN != 0 {
+                    return Err(Refused::Foreign);
+                }
+                let h = user.wrapping_sub(HDR).cast::<Hdr>();
+                // SAFETY: `h` is a GRAN-aligned address inside a region, where every
+                // position the heap ever used as a header was written by it.
+                let size = unsafe { (*h).size };
+                let bsize = size & !FLAGS;
+                if size & FLAGS != 0 || bsize < MIN_BLOCK || bsize > region.end - addr {
+                    return Err(Refused::NotAllocated);
+                }
+                // SAFETY: the block lies inside the region (checked), so its successor's
+                // header is too.
+                let back = unsafe { (*h.byte_add(bsize)).prev_phys };
+                if back != h {
+                    return Err(Refused::NotAllocated);
+                }
+                return Ok(h);
+            }
+            r = region.next;
+        }
+        Err(Refused::Foreign)
+    }
+
+    /// The usable size of used block `h`.
+    ///
+    /// # Safety
+    ///
+    /// `h` is a used block header of this heap.
+    #[inline(always)]
+    pub(crate) unsafe fn usable(h: *mut Hdr) -> usize {
+        // SAFETY: caller.
+        (unsafe { (*h).size } & !FLAGS) - HDR
+    }
+
+    /// Frees used block `h`, merging it with free neighbours.
+    ///
+    /// # Safety
+    ///
+    /// `h` is a used block header of this heap.
+    pub(crate) unsafe fn free(&mut self, h: *mut Hdr) {
+        // SAFETY: `h` and its physical neighbours are valid headers (caller, and the
+        // region layout); merged neighbours are taken off their lists first.
+        unsafe {
+            let mut b = h;
+            let mut size = (*b).size & !FLAGS;
+            let next = b.byte_add(size);
+            if (*next).size & FREE != 0 {
+                self.remove(next.cast());
+                size += (*next).size & !FLAGS;
+            }
+            let prev = (*b).prev_phys;
+            if !prev.is_null() && (*prev).size & FREE != 0 {
+                self.remove(prev.cast());
+                size += (*prev).size & !FLAGS;
+                b = prev;
+            }
+            (*b).size = size | FREE;
+            self.set_next_prev(b);
+            self.insert(b.cast());
+        }
+    }
+
+    /// Resizes used block `h` in place to `need` bytes: shrinks, or grows into a free next
+    /// neighbour. Returns the new usable size, or `None` if it cannot (nothing changed).
+    ///
+    /// # Safety
+    ///
+    /// `h` is a used block header of this heap.
+    pub(crate) unsafe fn resize_in_place(&mut self, h: *mut Hdr, need: usize) -> Option<usize> {
+        // SAFETY: as in `free`.
+        unsafe {
+            let size = (*h).size & !FLAGS;
+            if need <= size {
+                self.split(h, size, need);
+                return Some(Self::usable(h));
+            }
+            let next = h.byte_add(size);
+            let next_size = (*next).size & !FLAGS;
+            if (*next).size & FREE == 0 || size + next_size < need {
+                return None;
+            }
+            self.remove(next.cast());
+            (*h).size = size + next_size;
+            self.set_next_prev(h);
+            self.split(h, size + next_size, need);
+            Some(Self::usable(h))
+        }
+    }
+
+    /// Whether `[addr, addr + len)` lies inside the blocks of one region.
+    pub(crate) fn contains(&self, addr: usize, len: usize) -> bool {
+        let mut r = self.regions;
+        while !r.is_null() {
+            // SAFETY: `regions` links only region records written by `add_region`.
+            let region = unsafe { &*r };
+            if addr >= region.start + HDR && len <= region.end.saturating_sub(addr) {
+                return true;
+            }
+            r = region.next;
+        }
+        false
+    }
+
+    /// Free bytes (headers of free blocks included), by walking the lists.
+    pub(crate) fn free_bytes(&self) -> usize {
+        let mut total = 0;
+        for row in &self.heads {
+            for &head in row {
+                let mut b = head;
+                while !b.is_null() {
+                    // SAFETY: lists link free blocks only.
+                    unsafe {
+                        total += (*b).hdr.size & !FLAGS;
+                        b = (*b).next;
+                    }
+                }
+            }
+        }
+        total
+    }
+}
+
+/// The list of free block `b`.
+///
+/// # Safety
+///
+/// `b` is a free block header of this heap.
+#[inline(always)]
+unsafe fn class_of(b: *mut FreeHdr) -> (usize, usize) {
+    // SAFETY: caller.
+    insert_class(unsafe { (*b).hdr.size } & !FLAGS)
+}

@@ -104,10 +104,18 @@
 #[cfg(any(test, feature = "std"))]
 extern crate std;
 
+#[cfg(feature = "std")]
+mod cache;
+#[cfg(feature = "std")]
+mod general;
 mod global;
 mod lock;
 mod locked;
 
+#[cfg(feature = "std")]
+pub use cache::{CacheStats, ThreadCache};
+#[cfg(feature = "std")]
+pub use general::{GeneralPurpose, GeneralStats};
 pub use global::GlobalAllocator;
 #[cfg(feature = "std")]
 pub use lock::StdMutex;

@@ -157,7 +157,26 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 pub struct ThreadCache<A: Allocator> {
     /// The shared part, null until first use; then never changes until `drop`.
     core: AtomicPtr<Core>,
+    /// Asks the backing allocator whether it owns a block being freed
+    /// ([`checked`](Self::checked)); `None`: no check.
+    check: Option<fn(&A, &Block) -> bool>,
     backing: A,
+}
+
+/// The ownership check of [`ThreadCache::checked`], as a plain function.
+fn owns<A: BlockOwner>(backing: &A, block: &Block) -> bool {
+    backing.owns_block(block)
+}
+
+/// The panic of a failed ownership check.
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn foreign_block(block: &Block) -> ! {
+    panic!(
+        "ThreadCache::deallocate_raw: {block:?} is not owned by the backing allocator \
+         (a block of another allocator, or of a cache over another allocator)"
+    )
 }
 
 impl<A: Allocator> ThreadCache<A> {
@@ -191,6 +210,48 @@ impl<A: Allocator> ThreadCache<A> {
     pub const fn new(backing: A) -> Self {
         Self {
             core: AtomicPtr::new(ptr::null_mut()),
+            check: None,
+            backing,
+        }
+    }
+
+    /// As [`new`](Self::new), and every free first asks the backing allocator whether it
+    /// owns the block ([`BlockOwner::owns_block`]): a block of another allocator, or of
+    /// a cache over another allocator, panics with a message naming the problem instead
+    /// of joining the cache. The check costs the backing allocator's `owns_block` on every
+    /// free (for a free list, two compares and a modulo).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use alloc_global::{Allocator, Locked, ThreadCache};
+    /// use std::alloc::System;
+    /// # use alloc_global::{AllocatorError, Block, BlockOwner};
+    /// # use core::alloc::Layout;
+    /// # /// `System`, owning nothing but the blocks it says (a toy owner for the doc).
+    /// # struct Picky;
+    /// # // SAFETY: forwards to `System`.
+    /// # unsafe impl Allocator for Picky {
+    /// #     fn allocate_raw(&self, l: Layout) -> Result<Block, AllocatorError> { System.allocate_raw(l) }
+    /// #     unsafe fn deallocate_raw(&self, b: Block) { unsafe { System.deallocate_raw(b) } }
+    /// # }
+    /// # // SAFETY: claims no block: allowed only because this doc never frees through it.
+    /// # unsafe impl BlockOwner for Picky { fn owns_block(&self, _: &Block) -> bool { false } }
+    ///
+    /// let cache = ThreadCache::checked(Picky);
+    /// let b = cache.allocate_raw(Layout::new::<u64>()).unwrap();
+    /// // SAFETY: deliberately wrong for the example: `Picky` denies owning it.
+    /// let r = std::panic::catch_unwind(|| unsafe { cache.deallocate_raw(b) });
+    /// assert!(r.is_err());
+    /// ```
+    #[must_use]
+    pub const fn checked(backing: A) -> Self
+    where
+        A: BlockOwner,
+    {
+        Self {
+            core: AtomicPtr::new(ptr::null_mut()),
+            check: Some(owns::<A>),
             backing,
         }
     }
@@ -463,6 +524,9 @@ unsafe impl<A: Allocator> Allocator for ThreadCache<A> {
 
     #[inline]
     unsafe fn deallocate_raw(&self, block: Block) {
+        if let Some(check) = self.check {
+            self.check_owned(check, &block);
+        }
         match route(block.size(), block.align()) {
             Route::Class(c) => {
                 if let Some(core) = self.core() {
@@ -529,6 +593,20 @@ impl<A: Allocator> ThreadCache<A> {
     fn allocate_backing(&self, layout: Layout) -> Result<Block, AllocatorError> {
         self.spilled();
         self.backing.allocate_raw(layout)
+    }
+
+    /// Panics unless the backing allocator owns `block` (as it was handed out to it).
+    #[inline]
+    #[track_caller]
+    fn check_owned(&self, check: fn(&A, &Block) -> bool, block: &Block) {
+        let asked = match route(block.size(), block.align()) {
+            Route::Class(c) => class_block(block.ptr(), c, ALIGN),
+            Route::Empty => return,
+            Route::Backing => *block,
+        };
+        if !check(&self.backing, &asked) {
+            foreign_block(block);
+        }
     }
 
     /// Counts a spill.

@@ -344,3 +344,70 @@ fn a_double_free_panics_in_debug_builds() {
         cache.deallocate_raw(b);
     }
 }
+
+/// `System`, remembering the addresses it handed out: an exact `BlockOwner`.
+#[derive(Default)]
+struct Tracking {
+    live: std::sync::Mutex<std::collections::HashSet<usize>>,
+}
+
+// SAFETY: forwards to `System`, which keeps the contract.
+unsafe impl Allocator for Tracking {
+    fn allocate_raw(&self, layout: Layout) -> Result<Block, AllocatorError> {
+        let block = System.allocate_raw(layout)?;
+        if !block.is_empty() {
+            self.live.lock().unwrap().insert(block.addr());
+        }
+        Ok(block)
+    }
+    unsafe fn deallocate_raw(&self, block: Block) {
+        if !block.is_empty() {
+            assert!(self.live.lock().unwrap().remove(&block.addr()));
+        }
+        // SAFETY: forwarded from the caller.
+        unsafe { System.deallocate_raw(block) }
+    }
+}
+
+// SAFETY: exactly the non-empty blocks handed out and not yet freed.
+unsafe impl alloc_core::BlockOwner for Tracking {
+    fn owns_block(&self, block: &Block) -> bool {
+        !block.is_empty() && self.live.lock().unwrap().contains(&block.addr())
+    }
+}
+
+#[test]
+fn conformance_of_a_checked_cache() {
+    let report = Conformance::new()
+        .tests(if cfg!(miri) { 4 } else { 1_000 })
+        .check_owner(|| ThreadCache::checked(Tracking::default()));
+    assert!(report.allocations > 0);
+}
+
+#[test]
+fn freeing_a_foreign_block_to_a_checked_cache_panics_and_leaves_it_usable() {
+    let cache = ThreadCache::checked(Tracking::default());
+    let other = ThreadCache::checked(Tracking::default());
+    let mine = cache.allocate_raw(Layout::new::<[u8; 40]>()).unwrap();
+    let theirs = other.allocate_raw(Layout::new::<[u8; 40]>()).unwrap();
+    let r = std::panic::catch_unwind(core::panic::AssertUnwindSafe(|| {
+        // SAFETY: deliberately wrong: a block of `other`; the check refuses it before the
+        // cache touches it.
+        unsafe { cache.deallocate_raw(theirs) }
+    }));
+    let message = *r.unwrap_err().downcast::<String>().unwrap();
+    assert!(
+        message.contains("is not owned by the backing allocator"),
+        "{message}"
+    );
+    // SAFETY: each block given back to the cache that allocated it.
+    unsafe {
+        cache.deallocate_raw(mine);
+        other.deallocate_raw(theirs);
+    }
+    let again = cache.allocate(3u16).unwrap();
+    assert_eq!(*again, 3);
+    drop(again);
+    drop(cache);
+    drop(other);
+}

@@ -28,7 +28,8 @@
 //! | knowing what a piece of code allocates | `alloc.proxy(Counters::new())`: [`Proxy`] with [`Counters`], [`Stats`], [`Trace`], [`FnLogger`] | counts, live and peak bytes, a size histogram, or every event |
 //! | finding memory bugs in tests and debug builds | `alloc.guarded()`: [`Guard`] | fences, fill patterns, double-free, foreign-block and leak detection, each naming the problem |
 //! | one allocator for several threads | [`Locked`], or [`SyncFreeList`] | a short lock around any allocator |
-//! | the `#[global_allocator]` | [`GlobalAllocator`] over a thread-safe chain | `const`-constructible, never unwinds, null on failure |
+//! | many threads allocating and freeing small blocks | [`ThreadCache`] in front of any thread-safe allocator | per-thread stacks of free blocks: no lock, no atomic on the fast path (see [Sharing across threads](#sharing-across-threads)) |
+//! | the `#[global_allocator]` | [`GlobalAllocator`]`<`[`GeneralPurpose`]`>`, or over your own thread-safe chain | `const`-constructible, never unwinds, null on failure |
 //! | memory without a heap (`no_std`, a static buffer) | [`Scoped::from_buffer`], `FreeList::new_in(.., parent)` | every allocator takes its memory from a parent you choose |
 //! | your own allocator under the collections | implement [`Allocator`], wrap it in [`Api2`] | two functions to write, everything else provided |
 //! | another crate's allocator (bumpalo) as a parent | [`FromApi02`] / [`FromApi04`] | any `allocator-api2` allocator becomes an [`Allocator`] |
@@ -126,6 +127,41 @@
 //! let node = pool.allocate((1u64, 2u64)).unwrap();
 //! assert_eq!(*node, (1, 2));
 //! ```
+//!
+//! # Sharing across threads
+//!
+//! Which block for which pattern:
+//!
+//! | pattern | pick | cost |
+//! |---|---|---|
+//! | each thread allocates and frees its own blocks | one [`FreeList`] (or [`Scoped`]) per thread, in a `thread_local!` | nothing shared: the single-thread speed on every thread |
+//! | a pool that threads really share, rarely | [`SyncFreeList`], or [`Locked`] around any allocator | one lock (an atomic read-modify-write) per call; contended, the lock's cache line moves between cores on every call |
+//! | a cache in front of anything thread-safe | [`ThreadCache`]`::new(alloc)` | per-thread stacks of free blocks per size class: no lock and no atomic read-modify-write on the fast path; batches move to and from `alloc` through a shared depot |
+//! | a general-purpose allocator, the `#[global_allocator]` | [`GeneralPurpose`] | [`ThreadCache`] over growable size-class pools, `System` for large blocks |
+//!
+//! The global allocator, whole:
+//!
+//! ```rust,standalone_crate
+//! use allocators::{GeneralPurpose, GlobalAllocator};
+//!
+//! #[global_allocator]
+//! static A: GlobalAllocator<GeneralPurpose> = GlobalAllocator::new(GeneralPurpose::new());
+//!
+//! fn main() {
+//!     let handles: Vec<_> = (0..4).map(|t| std::thread::spawn(move || format!("thread {t}"))).collect();
+//!     let names: Vec<String> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+//!     assert_eq!(names[3], "thread 3");
+//!     let stats = A.get().unwrap().stats(); // per class, spills, bytes cached, chunks
+//!     assert!(stats.cache.served > 0);
+//! }
+//! ```
+//!
+//! A block freed by another thread than the one that allocated it joins the freeing
+//! thread's cache (magazine style, no lock): see [`ThreadCache`]'s design notes for why.
+//! `cargo run -p allocators --example global` runs threads that hand `String`s to each
+//! other and prints the statistics.
+//!
+//! MEASURED
 //!
 //! # Features
 //!

@@ -1,72 +1,18 @@
 //! [`ThreadCache`]: per-thread caches of free blocks in front of any thread-safe
 //! allocator (Bonwick's magazines and depot, tcmalloc's thread caches and transfer cache).
 //!
-//! # Design
-//!
-//! - **Classes.** 36 size classes, 16 bytes to 16 KiB, 16-aligned (four per power of two
-//!   above 128 bytes, at most 25 % waste). Larger or more aligned requests go straight to
-//!   the backing allocator (counted as *spills*).
-//! - **Per thread.** Each thread has, per instance, a stack of free blocks per class,
-//!   linked through the blocks' first word, in a `thread_local!` table. Allocation pops
-//!   and free pushes with plain loads and stores: no lock, no atomic read-modify-write.
-//! - **Batches.** An empty stack takes a batch (half its capacity) from the instance's
-//!   *depot* (one spin lock per class, a batch moves in O(1)), else allocates a batch from
-//!   the backing allocator; a full stack gives a batch back to the depot, or to the
-//!   backing allocator when the depot holds [`DEPOT_BATCHES`](depot::DEPOT_BATCHES)
-//!   batches of that class already.
-//! - **Bounds.** A thread keeps at most 16 KiB per class (between 2 and 256 blocks), so at
-//!   most about 600 KiB per instance when every class is full; the depot at most 16
-//!   batches per class. A thread's blocks go to the depot when it exits; the depot's go
-//!   to the backing allocator when the instance is dropped.
-//!
-//! # Frees from other threads
-//!
-//! A block freed on another thread than the one that allocated it stays with the freeing
-//! thread (magazine style): it is pushed on the freeing thread's stack like any other,
-//! and reaches the allocating thread again through the depot, a batch at a time. The
-//! alternative, a lock-free queue back to the owner (mimalloc's thread-free list,
-//! snmalloc's messages), needs to find the owner of any block: a header per block, or
-//! chunks aligned to their size so that masking the address finds the owner. A cache in
-//! front of *any* allocator has neither, so magazines are the only choice that works for
-//! every backing allocator; they also cost a cross-thread free exactly what a local free
-//! costs. The price: a producer/consumer pair moves blocks through the depot's lock once
-//! per batch (up to 128 blocks), and memory freed by a thread is reused by that thread
-//! first. The figures are in the facade's "Sharing across threads" docs.
-//!
-//! # Thread-local storage, also inside `#[global_allocator]`
-//!
-//! The table is a `thread_local!` with a `const` initialiser and no destructor, so
-//! reaching it never allocates and it stays readable during every thread-local destructor.
-//! A second, empty thread-local with a destructor gives the slots back when the thread
-//! exits. Registering that destructor is the one step that may allocate: on Linux, std
-//! calls glibc's `__cxa_thread_atexit_impl`, which takes its memory from glibc's `malloc`,
-//! not from the Rust global allocator; platforms whose registration does allocate through
-//! the global allocator re-enter the cache during registration, and those calls are
-//! served without a cache. After the thread's destructor ran, the thread's requests are
-//! served without a cache too (straight from the backing allocator).
-//!
-//! # Several instances, and instances dropped before their threads
-//!
-//! A thread holds up to [`SLOTS`](local::SLOTS) slots (4), each tied to one instance by
-//! the instance's unique id (a counter, never reused). The instance's shared part (its
-//! *core*: depot, counters, the list of its threads' slots) is allocated from
-//! [`System`](std::alloc::System) on first use, so the instance value may move. When an
-//! instance is dropped, it takes the free blocks out of every thread's slot (under a global
-//! registry lock, which a thread's exit takes too; no call on the instance can be running,
-//! since `Drop` has `&mut`), gives every free block to the backing allocator and detaches
-//! the slots: a thread that outlives the instance never touches its blocks again, and the
-//! slot is reused by the next instance the thread uses. A thread that uses more than four
-//! instances at once is served without a cache for the others (counted as `uncached`).
+//! The design, its bounds and the reasons are in [`ThreadCache`]'s docs.
 
 mod classes;
 mod depot;
 mod local;
 mod stats;
 
-use core::alloc::Layout;
+use core::alloc::{GlobalAlloc, Layout};
 use core::fmt;
 use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use std::alloc::System;
 
 use alloc_core::{Allocator, AllocatorError, Block, BlockOwner};
 
@@ -114,6 +60,9 @@ fn class_block(ptr: NonNull<u8>, c: usize, align: usize) -> Block {
     }
 }
 
+/// The most blocks a refill takes from the backing allocator.
+const BACKING_BATCH: usize = 16;
+
 /// The identity of the next instance to get a core (0 means "no slot").
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -124,7 +73,7 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 /// thread's cache (36 size classes, a returned block has its class's size); larger or more
 /// aligned ones go straight to `A`. A block may be freed on any thread; it joins that
 /// thread's cache. Blocks move between the threads' caches, a shared depot and `A` in
-/// batches; see the [module docs](self) for the design, the bounds and the reasons.
+/// batches; see [Design](#design) below for the bounds and the reasons.
 ///
 /// - `ThreadCache::new` is a `const fn`: a `ThreadCache` can be a `static` (and the
 ///   `#[global_allocator]`, through [`GlobalAllocator`](crate::GlobalAllocator)); it
@@ -135,6 +84,63 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 /// - It is a [`BlockOwner`] when `A` is.
 ///
 /// Needs feature `std`.
+///
+/// # Design
+///
+/// - **Classes.** 36 size classes, 16 bytes to 16 KiB, 16-aligned (four per power of two
+///   above 128 bytes, at most 25 % waste). Larger or more aligned requests go straight to
+///   the backing allocator (counted as *spills*).
+/// - **Per thread.** Each thread has, per instance, a stack of free blocks per class,
+///   linked through the blocks' first word, in a `thread_local!` table. Allocation pops
+///   and free pushes with plain loads and stores: no lock, no atomic read-modify-write.
+/// - **Batches.** An empty stack takes a batch (half its capacity) from the instance's
+///   *depot* (one spin lock per class, a batch moves in O(1)), else allocates up to 16
+///   blocks from the backing allocator (one call each); a full stack gives a batch back
+///   to the depot, or to the backing allocator when the depot holds 16 batches of that
+///   class already.
+/// - **Bounds.** A thread keeps at most 16 KiB per class (between 2 and 256 blocks), so at
+///   most [`MAX_THREAD_BYTES`](Self::MAX_THREAD_BYTES) (577 KiB) per instance when every class is full; the depot at most 16
+///   batches per class. A thread's blocks go to the depot when it exits; the depot's go
+///   to the backing allocator when the instance is dropped.
+///
+/// # Frees from other threads
+///
+/// A block freed on another thread than the one that allocated it stays with the freeing
+/// thread (magazine style): it is pushed on the freeing thread's stack like any other,
+/// and reaches the allocating thread again through the depot, a batch at a time. The
+/// alternative, a lock-free queue back to the owner (mimalloc's thread-free list,
+/// snmalloc's messages), needs to find the owner of any block: a header per block, or
+/// chunks aligned to their size so that masking the address finds the owner. A cache in
+/// front of *any* allocator has neither, so magazines are the only choice that works for
+/// every backing allocator; they also cost a cross-thread free exactly what a local free
+/// costs. The price: a producer/consumer pair moves blocks through the depot's lock once
+/// per batch (up to 128 blocks), and memory freed by a thread is reused by that thread
+/// first. The figures are in the facade's "Sharing across threads" docs.
+///
+/// # Thread-local storage, also inside `#[global_allocator]`
+///
+/// The table is a `thread_local!` with a `const` initialiser and no destructor, so
+/// reaching it never allocates and it stays readable during every thread-local destructor.
+/// A second, empty thread-local with a destructor gives the slots back when the thread
+/// exits. Registering that destructor is the one step that may allocate: on Linux, std
+/// calls glibc's `__cxa_thread_atexit_impl`, which takes its memory from glibc's `malloc`,
+/// not from the Rust global allocator; platforms whose registration does allocate through
+/// the global allocator re-enter the cache during registration, and those calls are
+/// served without a cache. After the thread's destructor ran, the thread's requests are
+/// served without a cache too (straight from the backing allocator).
+///
+/// # Several instances, and instances dropped before their threads
+///
+/// A thread holds up to 4 slots, each tied to one instance by
+/// the instance's unique id (a counter, never reused). The instance's shared part (its
+/// *core*: depot, counters, the list of its threads' slots) is allocated from
+/// [`System`](std::alloc::System) on first use, so the instance value may move. When an
+/// instance is dropped, it takes the free blocks out of every thread's slot (under a global
+/// registry lock, which a thread's exit takes too; no call on the instance can be running,
+/// since `Drop` has `&mut`), gives every free block to the backing allocator and detaches
+/// the slots: a thread that outlives the instance never touches its blocks again, and the
+/// slot is reused by the next instance the thread uses. A thread that uses more than four
+/// instances at once is served without a cache for the others (counted as `uncached`).
 ///
 /// # Examples
 ///
@@ -332,8 +338,7 @@ impl<A: Allocator> ThreadCache<A> {
         }
         let layout = Layout::new::<Core>();
         // SAFETY: `Core` is not zero-sized.
-        let fresh =
-            unsafe { std::alloc::GlobalAlloc::alloc(&std::alloc::System, layout) }.cast::<Core>();
+        let fresh = unsafe { GlobalAlloc::alloc(&System, layout) }.cast::<Core>();
         if fresh.is_null() {
             return None;
         }
@@ -351,9 +356,7 @@ impl<A: Allocator> ThreadCache<A> {
                 // Another thread won: ours was never shared.
                 // SAFETY: `fresh` was allocated above with `layout` and holds a `Core`
                 // (plain data: nothing to drop) that no one else has seen.
-                unsafe {
-                    std::alloc::GlobalAlloc::dealloc(&std::alloc::System, fresh.cast(), layout)
-                };
+                unsafe { GlobalAlloc::dealloc(&System, fresh.cast(), layout) };
             }
         }
         self.core()
@@ -396,10 +399,12 @@ impl<A: Allocator> ThreadCache<A> {
                 align,
             ));
         }
-        // The depot is empty: a batch from the backing allocator, one block at a time
-        // (each call may run user code that re-enters this cache; nothing is held across).
+        // The depot is empty: a few blocks from the backing allocator, one at a time (each
+        // call may run user code that re-enters this cache; nothing is held across). At
+        // most `BACKING_BATCH`: each block costs one call whatever the batch size, so a
+        // larger batch would only take memory earlier.
         let first = self.backing.allocate_raw(class_layout(c))?.ptr();
-        for _ in 1..classes::batch(c) {
+        for _ in 1..classes::batch(c).min(BACKING_BATCH) {
             let Ok(block) = self.backing.allocate_raw(class_layout(c)) else {
                 break;
             };
@@ -643,13 +648,7 @@ impl<A: Allocator> Drop for ThreadCache<A> {
         drain(core_ref, &self.backing);
         // SAFETY: every slot is detached (none points to the core) and the depot is empty;
         // the core was allocated from `System` with this layout; `Core` needs no drop.
-        unsafe {
-            std::alloc::GlobalAlloc::dealloc(
-                &std::alloc::System,
-                core.cast(),
-                Layout::new::<Core>(),
-            )
-        };
+        unsafe { GlobalAlloc::dealloc(&System, core.cast(), Layout::new::<Core>()) };
     }
 }
 

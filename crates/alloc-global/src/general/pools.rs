@@ -6,10 +6,10 @@
 //! block of a batch only when the depot is empty or full, so a simple pool is enough
 //! until the lock-free, size-aligned class pools replace it.
 
-use core::alloc::Layout;
+use core::alloc::{GlobalAlloc, Layout};
 use core::cell::UnsafeCell;
 use core::ptr::{self, NonNull};
-use std::alloc::{GlobalAlloc, System};
+use std::alloc::System;
 
 use alloc_core::{Allocator, AllocatorError, Block, RawLock, SpinLock};
 

@@ -230,24 +230,43 @@ impl<A: Allocator> ThreadCache<A> {
     /// # Examples
     ///
     /// ```
-    /// use alloc_global::{Allocator, Locked, ThreadCache};
+    /// use alloc_global::{Allocator, AllocatorError, Block, BlockOwner, ThreadCache};
+    /// use core::{alloc::Layout, cell::Cell};
     /// use std::alloc::System;
-    /// # use alloc_global::{AllocatorError, Block, BlockOwner};
-    /// # use core::alloc::Layout;
-    /// # /// `System`, owning nothing but the blocks it says (a toy owner for the doc).
-    /// # struct Picky;
-    /// # // SAFETY: forwards to `System`.
-    /// # unsafe impl Allocator for Picky {
-    /// #     fn allocate_raw(&self, l: Layout) -> Result<Block, AllocatorError> { System.allocate_raw(l) }
-    /// #     unsafe fn deallocate_raw(&self, b: Block) { unsafe { System.deallocate_raw(b) } }
-    /// # }
-    /// # // SAFETY: claims no block: allowed only because this doc never frees through it.
-    /// # unsafe impl BlockOwner for Picky { fn owns_block(&self, _: &Block) -> bool { false } }
     ///
-    /// let cache = ThreadCache::checked(Picky);
-    /// let b = cache.allocate_raw(Layout::new::<u64>()).unwrap();
-    /// // SAFETY: deliberately wrong for the example: `Picky` denies owning it.
-    /// let r = std::panic::catch_unwind(|| unsafe { cache.deallocate_raw(b) });
+    /// /// Bumps through 64 KiB taken from `System` (never reuses, never frees: a toy), and
+    /// /// owns exactly the blocks inside them.
+    /// struct Region { start: Block, used: Cell<usize> }
+    /// // SAFETY: blocks are disjoint, 16-aligned pieces of the region, which is never freed.
+    /// unsafe impl Allocator for Region {
+    ///     fn allocate_raw(&self, layout: Layout) -> Result<Block, AllocatorError> {
+    ///         let (offset, size) = (self.used.get(), layout.size().next_multiple_of(16));
+    ///         if layout.align() > 16 || size > self.start.size() - offset {
+    ///             return Err(AllocatorError::OutOfMemory);
+    ///         }
+    ///         self.used.set(offset + size);
+    ///         // SAFETY: `offset + size` is inside the region.
+    ///         Ok(Block::from_raw_parts(unsafe { self.start.ptr().add(offset) }, layout))
+    ///     }
+    ///     unsafe fn deallocate_raw(&self, _: Block) {}
+    /// }
+    /// // SAFETY: the region's blocks are exactly the blocks inside it.
+    /// unsafe impl BlockOwner for Region {
+    ///     fn owns_block(&self, b: &Block) -> bool {
+    ///         !b.is_empty() && b.is_inside(self.start.addr(), self.start.size())
+    ///     }
+    /// }
+    /// let region = || Region {
+    ///     start: System.allocate_raw(Layout::from_size_align(1 << 16, 16).unwrap()).unwrap(),
+    ///     used: Cell::new(0),
+    /// };
+    ///
+    /// let (cache, other) = (ThreadCache::checked(region()), ThreadCache::checked(region()));
+    /// let theirs = other.allocate_raw(Layout::new::<u64>()).unwrap();
+    /// // SAFETY: deliberately wrong for the example: a block of `other`; the check refuses
+    /// // it before the cache touches it.
+    /// let free = || unsafe { cache.deallocate_raw(theirs) };
+    /// let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(free));
     /// assert!(r.is_err());
     /// ```
     #[must_use]

@@ -339,16 +339,24 @@ pub(crate) unsafe fn detach_all(core: &Core) {
     }
 }
 
-/// Runs `f` on each registered slot of `core`'s instance, with `REGISTRY` held.
-pub(crate) fn for_each_slot(core: &Core, mut f: impl FnMut(&Slot)) {
+/// Runs `before`, then `f` on each registered slot of `core`'s instance, all with
+/// `REGISTRY` held (so a thread that exits meanwhile is counted once: in its slot, or in
+/// what it folded into the core).
+pub(crate) fn for_each_slot<T>(
+    core: &Core,
+    before: impl FnOnce() -> T,
+    mut f: impl FnMut(&mut T, &Slot),
+) -> T {
     let _registry = REGISTRY.lock();
+    let mut acc = before();
     // SAFETY: `REGISTRY` is held; the list's slots are alive.
     let mut p = unsafe { *core.slots.get() };
     // SAFETY: as above, for every slot of the list.
     while let Some(slot) = unsafe { p.as_ref() } {
-        f(slot);
+        f(&mut acc, slot);
         p = slot.next.get();
     }
+    acc
 }
 
 impl Drop for ExitGuard {

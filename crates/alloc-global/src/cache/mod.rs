@@ -321,14 +321,20 @@ impl<A: Allocator> ThreadCache<A> {
             return stats;
         };
         for c in 0..NUM_CLASSES {
-            stats.add_served(c, core.served[c].load(Ordering::Relaxed));
             stats.depot_bytes += core.depot_count(c) * class_size(c);
         }
-        local::for_each_slot(core, |slot| {
-            for (c, cache) in slot.classes.iter().enumerate() {
-                stats.add_served(c, cache.served.load(Ordering::Relaxed));
-            }
-        });
+        let served = local::for_each_slot(
+            core,
+            || core.served.each_ref().map(|n| n.load(Ordering::Relaxed)),
+            |served, slot| {
+                for (c, cache) in slot.classes.iter().enumerate() {
+                    served[c] += cache.served.load(Ordering::Relaxed);
+                }
+            },
+        );
+        for (c, n) in served.into_iter().enumerate() {
+            stats.add_served(c, n);
+        }
         stats.this_thread_bytes = local::with_slot(core.id, |s| s.cached_bytes()).unwrap_or(0);
         stats.refills = core.refills.load(Ordering::Relaxed);
         stats.flushes = core.flushes.load(Ordering::Relaxed);

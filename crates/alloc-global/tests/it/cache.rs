@@ -237,6 +237,66 @@ fn threads_hammer_general_purpose() {
 }
 
 #[test]
+fn blocks_outlive_the_threads_that_allocated_them() {
+    let counting = leak_counting();
+    let cache = ThreadCache::new(counting);
+    let per_thread = if cfg!(miri) { 20 } else { 2_000 };
+    // Producers allocate, fill and exit; their blocks live on in the main thread.
+    let produced: Vec<Tagged> = (0..THREADS)
+        .map(|t| {
+            let cache = &cache;
+            std::thread::scope(|s| {
+                s.spawn(move || {
+                    (0..per_thread)
+                        .map(|i| {
+                            let size = 1 + (i * 37 + t) % 300;
+                            let block = cache
+                                .allocate_raw(Layout::from_size_align(size, 8).unwrap())
+                                .unwrap();
+                            let tagged = Tagged {
+                                block,
+                                tag: (i + t) as u8,
+                            };
+                            fill(&tagged);
+                            tagged
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .join()
+                .unwrap()
+            })
+        })
+        .flatten()
+        .collect();
+    assert_eq!(produced.len(), THREADS * per_thread);
+    for t in &produced {
+        check(t);
+    }
+    // A fresh thread frees them all (and may reuse them before they go).
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            for t in produced {
+                check(&t);
+                // SAFETY: allocated by `cache` on an exited thread, freed once.
+                unsafe { cache.deallocate_raw(t.block) };
+            }
+            let again: Vec<_> = (0..100)
+                .map(|i| cache.allocate(i as u64).unwrap())
+                .collect();
+            assert_eq!(*again[99], 99);
+        });
+    });
+    let stats = cache.stats();
+    assert_eq!(
+        stats.served as usize,
+        THREADS * per_thread + 100,
+        "{stats:?}"
+    );
+    drop(cache);
+    assert_eq!(counting.live(), 0);
+}
+
+#[test]
 fn a_thread_outlives_the_instance_it_used() {
     let counting = leak_counting();
     let cache = Arc::new(ThreadCache::new(counting));

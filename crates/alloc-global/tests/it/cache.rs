@@ -243,7 +243,7 @@ fn blocks_outlive_the_threads_that_allocated_them() {
     let per_thread = if cfg!(miri) { 20 } else { 2_000 };
     // Producers allocate, fill and exit; their blocks live on in the main thread.
     let produced: Vec<Tagged> = (0..THREADS)
-        .map(|t| {
+        .flat_map(|t| {
             let cache = &cache;
             std::thread::scope(|s| {
                 s.spawn(move || {
@@ -266,7 +266,6 @@ fn blocks_outlive_the_threads_that_allocated_them() {
                 .unwrap()
             })
         })
-        .flatten()
         .collect();
     assert_eq!(produced.len(), THREADS * per_thread);
     for t in &produced {

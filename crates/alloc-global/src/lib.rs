@@ -3,6 +3,12 @@
 //! - [`Locked<A>`](Locked): makes any [`Allocator`] `Sync` (and a
 //!   [`BlockOwner`] when `A` is) by running each operation under a
 //!   lock: [`SpinLock`] by default, [`StdMutex`] with feature `std`, or any [`RawLock`].
+//! - [`ThreadCache<A>`](ThreadCache) (feature `std`): per-thread caches of free blocks in
+//!   front of any allocator; allocation and free touch only the calling thread's cache
+//!   (no lock, no atomic read-modify-write), batches move through a shared depot.
+//! - [`GeneralPurpose`] (feature `std`): the ready composition, thread caches over
+//!   growable size-class pools, `System` for large blocks; `const fn new`, so
+//!   `GlobalAllocator::new(GeneralPurpose::new())` is a whole `#[global_allocator]`.
 //! - [`GlobalAllocator<A>`](GlobalAllocator): a `const`-constructible adapter that
 //!   implements [`GlobalAlloc`](core::alloc::GlobalAlloc) for a thread-safe allocator,
 //!   built in a `const` context or lazily on the first allocation; it never panics or
@@ -95,7 +101,7 @@
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
-//! | `std` | yes | [`StdMutex`]; yielding while spinning; detection of re-entrant calls (`Locked` in debug builds, `GlobalAllocator`'s initialiser always); abort via `std::process::abort` |
+//! | `std` | yes | [`ThreadCache`], [`GeneralPurpose`]; [`StdMutex`]; yielding while spinning; detection of re-entrant calls (`Locked` in debug builds, `GlobalAllocator`'s initialiser always); abort via `std::process::abort` |
 //! | `alloc` | via `std` | nothing yet (for symmetry with the other crates) |
 //! | `allocator-api2-02` | yes | `allocator-api2` 0.2 impls for `Locked` and `GlobalAllocator` |
 //! | `allocator-api2-03` | yes | `allocator-api2` 0.3 impls (talc 5, blink-alloc 0.4) |
@@ -110,7 +116,11 @@
 #[cfg(any(test, feature = "std"))]
 extern crate std;
 
+#[cfg(feature = "std")]
+mod cache;
 mod classes;
+#[cfg(feature = "std")]
+mod general;
 mod global;
 mod lock;
 mod locked;
@@ -119,7 +129,11 @@ mod shared_list;
 #[cfg(target_has_atomic = "64")]
 mod sync;
 
+#[cfg(feature = "std")]
+pub use cache::{CacheStats, ThreadCache};
 pub use classes::SizeClasses;
+#[cfg(feature = "std")]
+pub use general::{GeneralPurpose, GeneralStats};
 pub use global::GlobalAllocator;
 #[cfg(feature = "std")]
 pub use lock::StdMutex;

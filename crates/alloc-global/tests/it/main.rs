@@ -9,6 +9,7 @@
 mod bounds;
 #[cfg(all(feature = "allocator-api2-02", feature = "allocator-api2-04"))]
 mod bridge;
+mod cache;
 mod classes;
 mod classes_threads;
 mod global;

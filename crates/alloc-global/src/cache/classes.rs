@@ -1,0 +1,119 @@
+//! The size classes of the per-thread cache: pure arithmetic, no pointers.
+//!
+//! 36 classes from 16 bytes to 16 KiB: steps of 16 bytes up to 128, then four classes per
+//! power of two (160, 192, 224, 256, 320, ...), so a request wastes at most 25 % (and at
+//! most 15 bytes below 128). Every class block is [`ALIGN`]-aligned; the class of a size
+//! is found in O(1) with one leading-zero count.
+#![forbid(unsafe_code)]
+
+/// How many classes there are.
+pub(crate) const NUM_CLASSES: usize = 36;
+/// The largest size a class serves; larger requests go to the backing allocator.
+pub(crate) const MAX_SIZE: usize = 16 * 1024;
+/// The alignment of every class block; more aligned requests go to the backing allocator.
+pub(crate) const ALIGN: usize = 16;
+/// A thread keeps at most this many bytes per class (and at least [`MIN_COUNT`] blocks).
+pub(crate) const CLASS_BYTES: usize = 16 * 1024;
+/// The most blocks a thread keeps per class.
+pub(crate) const MAX_COUNT: usize = 256;
+/// The fewest blocks a thread may keep per class (the largest classes).
+pub(crate) const MIN_COUNT: usize = 2;
+
+/// The block size of class `c` (`c < NUM_CLASSES`).
+pub(crate) const fn class_size(c: usize) -> usize {
+    if c < 8 {
+        16 * (c + 1)
+    } else {
+        let group = (c - 8) / 4;
+        let step = (c - 8) % 4;
+        (128 << group) + (step + 1) * (32 << group)
+    }
+}
+
+/// The class of a request of `size` bytes, `1 <= size <= MAX_SIZE`: the smallest class
+/// whose blocks hold `size` bytes.
+#[inline(always)]
+pub(crate) const fn class_of(size: usize) -> usize {
+    debug_assert!(size >= 1 && size <= MAX_SIZE);
+    if size <= 128 {
+        size.div_ceil(16) - 1
+    } else {
+        let top = (usize::BITS - 1 - (size - 1).leading_zeros()) as usize; // 7..=13
+        let group = top - 7;
+        let step = (size - 1 - (128 << group)) >> (5 + group);
+        8 + 4 * group + step
+    }
+}
+
+/// How many blocks a thread keeps at most in class `c`: [`CLASS_BYTES`] worth, clamped to
+/// [`MIN_COUNT`]..=[`MAX_COUNT`].
+pub(crate) const fn capacity(c: usize) -> usize {
+    let n = CLASS_BYTES / class_size(c);
+    if n > MAX_COUNT {
+        MAX_COUNT
+    } else if n < MIN_COUNT {
+        MIN_COUNT
+    } else {
+        n
+    }
+}
+
+/// How many blocks move at once between a thread's cache and the depot or the backing
+/// allocator: half the capacity, so a thread that alternates around the limit does not
+/// move a batch on every call.
+pub(crate) const fn batch(c: usize) -> usize {
+    capacity(c) / 2
+}
+
+/// The most bytes one thread can keep cached for one cache instance.
+pub(crate) const MAX_CACHED_PER_THREAD: usize = {
+    let mut total = 0;
+    let mut c = 0;
+    while c < NUM_CLASSES {
+        total += capacity(c) * class_size(c);
+        c += 1;
+    }
+    total
+};
+
+const _: () = assert!(
+    class_size(NUM_CLASSES - 1) == MAX_SIZE,
+    "the last class is MAX_SIZE"
+);
+const _: () = assert!(
+    class_size(0) >= 2 * core::mem::size_of::<usize>(),
+    "two links fit a block"
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes_increase_and_are_aligned() {
+        for c in 1..NUM_CLASSES {
+            assert!(class_size(c) > class_size(c - 1));
+            assert_eq!(class_size(c) % ALIGN, 0);
+            assert!(batch(c) >= 1);
+        }
+    }
+
+    #[test]
+    fn class_of_is_the_smallest_class_that_fits() {
+        for size in 1..=MAX_SIZE {
+            let c = class_of(size);
+            assert!(class_size(c) >= size, "size {size} class {c}");
+            assert!(c == 0 || class_size(c - 1) < size, "size {size} class {c}");
+        }
+    }
+
+    #[test]
+    fn waste_is_bounded() {
+        for size in 129..=MAX_SIZE {
+            assert!(
+                class_size(class_of(size)) * 4 <= size * 5 + 4 * 32,
+                "size {size}"
+            );
+        }
+    }
+}

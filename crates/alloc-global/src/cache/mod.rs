@@ -1,0 +1,705 @@
+//! [`ThreadCache`]: per-thread caches of free blocks in front of any thread-safe
+//! allocator (Bonwick's magazines and depot, tcmalloc's thread caches and transfer cache).
+//!
+//! The design, its bounds and the reasons are in [`ThreadCache`]'s docs.
+
+mod classes;
+mod depot;
+mod local;
+mod stats;
+
+use core::alloc::{GlobalAlloc, Layout};
+use core::fmt;
+use core::ptr::{self, NonNull};
+use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use std::alloc::System;
+
+use alloc_core::{Allocator, AllocatorError, Block, BlockOwner};
+
+pub(crate) use classes::{ALIGN, MAX_SIZE, NUM_CLASSES, class_of, class_size};
+use depot::{Core, next};
+pub use stats::CacheStats;
+
+/// Where a request goes: nowhere (size 0), a class, or the backing allocator.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Route {
+    Empty,
+    Class(usize),
+    Backing,
+}
+
+/// The route of a block or request with `size` bytes and alignment `align`.
+#[inline(always)]
+const fn route(size: usize, align: usize) -> Route {
+    if size.wrapping_sub(1) < MAX_SIZE && align <= ALIGN {
+        Route::Class(class_of(size))
+    } else if size == 0 {
+        Route::Empty
+    } else {
+        Route::Backing
+    }
+}
+
+/// The layout of class `c`'s blocks in the backing allocator.
+#[inline(always)]
+pub(crate) const fn class_layout(c: usize) -> Layout {
+    // SAFETY: class sizes are multiples of 16, at most 16 KiB, and 16 is a power of two.
+    unsafe { Layout::from_size_align_unchecked(class_size(c), ALIGN) }
+}
+
+/// The block handed out for a class-`c` block at `ptr`, asked with alignment `align`.
+#[inline(always)]
+fn class_block(ptr: NonNull<u8>, c: usize, align: usize) -> Block {
+    // SAFETY: `align <= 16` is a power of two (it came from a `Layout`) and divides the
+    // class size; the size is at most 16 KiB, far below `Block::MAX_SIZE`.
+    unsafe {
+        Block::from_raw_parts_unchecked(
+            ptr,
+            Layout::from_size_align_unchecked(class_size(c), align),
+        )
+    }
+}
+
+/// The most blocks a refill takes from the backing allocator.
+const BACKING_BATCH: usize = 16;
+
+/// The identity of the next instance to get a core (0 means "no slot").
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Per-thread caches of free blocks in front of any allocator `A`: the fast path of a
+/// multi-threaded allocator, with no lock and no atomic read-modify-write.
+///
+/// Requests of 1 byte to 16 KiB aligned to at most 16 bytes are served from the calling
+/// thread's cache (36 size classes, a returned block has its class's size); larger or more
+/// aligned ones go straight to `A`. A block may be freed on any thread; it joins that
+/// thread's cache. Blocks move between the threads' caches, a shared depot and `A` in
+/// batches; see [Design](#design) below for the bounds and the reasons.
+///
+/// - `ThreadCache::new` is a `const fn`: a `ThreadCache` can be a `static` (and the
+///   `#[global_allocator]`, through [`GlobalAllocator`](crate::GlobalAllocator)); it
+///   allocates its shared part from [`System`](std::alloc::System) on first use.
+/// - As a value created at run time, it is shared by `&` between threads and dropped after
+///   them (or before: a thread that outlives it never touches its blocks again).
+/// - It is `Sync` when `A` is; `A`'s `deallocate_raw` is called from any thread.
+/// - It is a [`BlockOwner`] when `A` is.
+///
+/// Needs feature `std`.
+///
+/// # Design
+///
+/// - **Classes.** 36 size classes, 16 bytes to 16 KiB, 16-aligned (four per power of two
+///   above 128 bytes, at most 25 % waste). Larger or more aligned requests go straight to
+///   the backing allocator (counted as *spills*).
+/// - **Per thread.** Each thread has, per instance, a stack of free blocks per class,
+///   linked through the blocks' first word, in a `thread_local!` table. Allocation pops
+///   and free pushes with plain loads and stores: no lock, no atomic read-modify-write.
+/// - **Batches.** An empty stack takes a batch (half its capacity) from the instance's
+///   *depot* (one spin lock per class, a batch moves in O(1)), else allocates up to 16
+///   blocks from the backing allocator (one call each); a full stack gives a batch back
+///   to the depot, or to the backing allocator when the depot holds 16 batches of that
+///   class already.
+/// - **Bounds.** A thread keeps at most 16 KiB per class (between 2 and 256 blocks), so at
+///   most [`MAX_THREAD_BYTES`](Self::MAX_THREAD_BYTES) (577 KiB) per instance when every class is full; the depot at most 16
+///   batches per class. A thread's blocks go to the depot when it exits; the depot's go
+///   to the backing allocator when the instance is dropped.
+///
+/// # Frees from other threads
+///
+/// A block freed on another thread than the one that allocated it stays with the freeing
+/// thread (magazine style): it is pushed on the freeing thread's stack like any other,
+/// and reaches the allocating thread again through the depot, a batch at a time. The
+/// alternative, a lock-free queue back to the owner (mimalloc's thread-free list,
+/// snmalloc's messages), needs to find the owner of any block: a header per block, or
+/// chunks aligned to their size so that masking the address finds the owner. A cache in
+/// front of *any* allocator has neither, so magazines are the only choice that works for
+/// every backing allocator; they also cost a cross-thread free exactly what a local free
+/// costs. The price: a producer/consumer pair moves blocks through the depot's lock once
+/// per batch (up to 128 blocks), and memory freed by a thread is reused by that thread
+/// first. The figures are in the facade's "Sharing across threads" docs.
+///
+/// # Thread-local storage, also inside `#[global_allocator]`
+///
+/// The table is a `thread_local!` with a `const` initialiser and no destructor, so
+/// reaching it never allocates and it stays readable during every thread-local destructor.
+/// A second, empty thread-local with a destructor gives the slots back when the thread
+/// exits. Registering that destructor is the one step that may allocate: on Linux, std
+/// calls glibc's `__cxa_thread_atexit_impl`, which takes its memory from glibc's `malloc`,
+/// not from the Rust global allocator; platforms whose registration does allocate through
+/// the global allocator re-enter the cache during registration, and those calls are
+/// served without a cache. After the thread's destructor ran, the thread's requests are
+/// served without a cache too (straight from the backing allocator).
+///
+/// # Several instances, and instances dropped before their threads
+///
+/// A thread holds up to 4 slots, each tied to one instance by
+/// the instance's unique id (a counter, never reused). The instance's shared part (its
+/// *core*: depot, counters, the list of its threads' slots) is allocated from
+/// [`System`](std::alloc::System) on first use, so the instance value may move. When an
+/// instance is dropped, it takes the free blocks out of every thread's slot (under a global
+/// registry lock, which a thread's exit takes too; no call on the instance can be running,
+/// since `Drop` has `&mut`), gives every free block to the backing allocator and detaches
+/// the slots: a thread that outlives the instance never touches its blocks again, and the
+/// slot is reused by the next instance the thread uses. A thread that uses more than four
+/// instances at once is served without a cache for the others (counted as `uncached`).
+///
+/// # Examples
+///
+/// ```
+/// use alloc_global::{Allocator, ThreadCache};
+/// use std::alloc::System;
+///
+/// let cache = ThreadCache::new(System);
+/// std::thread::scope(|s| {
+///     for t in 0..4u64 {
+///         let cache = &cache;
+///         s.spawn(move || {
+///             let boxes: Vec<_> = (0..100).map(|i| cache.allocate(t * 1000 + i).unwrap()).collect();
+///             assert_eq!(*boxes[99], t * 1000 + 99);
+///         });
+///     }
+/// });
+/// assert_eq!(cache.stats().served, 400);
+/// ```
+pub struct ThreadCache<A: Allocator> {
+    /// The shared part, null until first use; then never changes until `drop`.
+    core: AtomicPtr<Core>,
+    /// Asks the backing allocator whether it owns a block being freed
+    /// ([`checked`](Self::checked)); `None`: no check.
+    check: Option<fn(&A, &Block) -> bool>,
+    backing: A,
+}
+
+/// The ownership check of [`ThreadCache::checked`], as a plain function.
+fn owns<A: BlockOwner>(backing: &A, block: &Block) -> bool {
+    backing.owns_block(block)
+}
+
+/// The panic of a failed ownership check.
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn foreign_block(block: &Block) -> ! {
+    panic!(
+        "ThreadCache::deallocate_raw: {block:?} is not owned by the backing allocator \
+         (a block of another allocator, or of a cache over another allocator)"
+    )
+}
+
+impl<A: Allocator> ThreadCache<A> {
+    /// The most bytes of free blocks one thread keeps for one instance: 16 KiB per class
+    /// (at least 2 and at most 256 blocks) over the 36 classes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use alloc_global::ThreadCache;
+    /// use std::alloc::System;
+    ///
+    /// assert!(ThreadCache::<System>::MAX_THREAD_BYTES < 1 << 20);
+    /// ```
+    pub const MAX_THREAD_BYTES: usize = classes::MAX_CACHED_PER_THREAD;
+
+    /// A cache in front of `backing`. A `const fn`; nothing is allocated until the first
+    /// request.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use alloc_global::{Allocator, ThreadCache};
+    /// use std::alloc::System;
+    ///
+    /// static CACHE: ThreadCache<System> = ThreadCache::new(System);
+    /// let b = CACHE.allocate_str("cached").unwrap();
+    /// assert_eq!(&*b, "cached");
+    /// ```
+    #[must_use]
+    pub const fn new(backing: A) -> Self {
+        Self {
+            core: AtomicPtr::new(ptr::null_mut()),
+            check: None,
+            backing,
+        }
+    }
+
+    /// As [`new`](Self::new), and every free first asks the backing allocator whether it
+    /// owns the block ([`BlockOwner::owns_block`]): a block of another allocator, or of
+    /// a cache over another allocator, panics with a message naming the problem instead
+    /// of joining the cache. The check costs the backing allocator's `owns_block` on every
+    /// free (for a free list, two compares and a modulo).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use alloc_global::{Allocator, AllocatorError, Block, BlockOwner, ThreadCache};
+    /// use core::{alloc::Layout, cell::Cell};
+    /// use std::alloc::System;
+    ///
+    /// /// Bumps through 64 KiB taken from `System` (never reuses, never frees: a toy), and
+    /// /// owns exactly the blocks inside them.
+    /// struct Region { start: Block, used: Cell<usize> }
+    /// // SAFETY: blocks are disjoint, 16-aligned pieces of the region, which is never freed.
+    /// unsafe impl Allocator for Region {
+    ///     fn allocate_raw(&self, layout: Layout) -> Result<Block, AllocatorError> {
+    ///         let (offset, size) = (self.used.get(), layout.size().next_multiple_of(16));
+    ///         if layout.align() > 16 || size > self.start.size() - offset {
+    ///             return Err(AllocatorError::OutOfMemory);
+    ///         }
+    ///         self.used.set(offset + size);
+    ///         // SAFETY: `offset + size` is inside the region.
+    ///         Ok(Block::from_raw_parts(unsafe { self.start.ptr().add(offset) }, layout))
+    ///     }
+    ///     unsafe fn deallocate_raw(&self, _: Block) {}
+    /// }
+    /// // SAFETY: the region's blocks are exactly the blocks inside it.
+    /// unsafe impl BlockOwner for Region {
+    ///     fn owns_block(&self, b: &Block) -> bool {
+    ///         !b.is_empty() && b.is_inside(self.start.addr(), self.start.size())
+    ///     }
+    /// }
+    /// let region = || Region {
+    ///     start: System.allocate_raw(Layout::from_size_align(1 << 16, 16).unwrap()).unwrap(),
+    ///     used: Cell::new(0),
+    /// };
+    ///
+    /// let (cache, other) = (ThreadCache::checked(region()), ThreadCache::checked(region()));
+    /// let theirs = other.allocate_raw(Layout::new::<u64>()).unwrap();
+    /// // SAFETY: deliberately wrong for the example: a block of `other`; the check refuses
+    /// // it before the cache touches it.
+    /// let free = || unsafe { cache.deallocate_raw(theirs) };
+    /// let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(free));
+    /// assert!(r.is_err());
+    /// ```
+    #[must_use]
+    pub const fn checked(backing: A) -> Self
+    where
+        A: BlockOwner,
+    {
+        Self {
+            core: AtomicPtr::new(ptr::null_mut()),
+            check: Some(owns::<A>),
+            backing,
+        }
+    }
+
+    /// The backing allocator.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use alloc_global::ThreadCache;
+    /// use std::alloc::System;
+    ///
+    /// let cache = ThreadCache::new(System);
+    /// let _system: &System = cache.backing();
+    /// ```
+    #[must_use]
+    pub const fn backing(&self) -> &A {
+        &self.backing
+    }
+
+    /// The counters: requests served per class, batches moved, spills, threads, the bytes
+    /// the calling thread and the depot cache (see [`CacheStats`]). Takes a global lock
+    /// (the one threads take when they start or stop using a cache) and each depot lock in
+    /// turn, briefly.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use alloc_global::{Allocator, ThreadCache};
+    /// use std::alloc::System;
+    ///
+    /// let cache = ThreadCache::new(System);
+    /// let big = cache.allocate([0u8; 20_000]).unwrap(); // above 16 KiB: to `System`
+    /// let stats = cache.stats();
+    /// assert_eq!((stats.served, stats.spills, stats.threads), (0, 1, 0));
+    /// # drop(big);
+    /// ```
+    #[must_use]
+    pub fn stats(&self) -> CacheStats {
+        let mut stats = CacheStats::zero();
+        let Some(core) = self.core() else {
+            return stats;
+        };
+        for c in 0..NUM_CLASSES {
+            stats.depot_bytes += core.depot_count(c) * class_size(c);
+        }
+        let served = local::for_each_slot(
+            core,
+            || core.served.each_ref().map(|n| n.load(Ordering::Relaxed)),
+            |served, slot| {
+                for (c, cache) in slot.classes.iter().enumerate() {
+                    served[c] += cache.served.load(Ordering::Relaxed);
+                }
+            },
+        );
+        for (c, n) in served.into_iter().enumerate() {
+            stats.add_served(c, n);
+        }
+        stats.this_thread_bytes = local::with_slot(core.id, |s| s.cached_bytes()).unwrap_or(0);
+        stats.refills = core.refills.load(Ordering::Relaxed);
+        stats.flushes = core.flushes.load(Ordering::Relaxed);
+        stats.overflow = core.overflow.load(Ordering::Relaxed);
+        stats.spills = core.spills.load(Ordering::Relaxed);
+        stats.uncached = core.uncached.load(Ordering::Relaxed);
+        stats.threads = core.threads.load(Ordering::Relaxed);
+        stats
+    }
+
+    /// The shared part, if created.
+    #[inline(always)]
+    fn core(&self) -> Option<&Core> {
+        let core = self.core.load(Ordering::Acquire);
+        // SAFETY: a non-null `core` points to a `Core` initialised before it was published
+        // (Release/Acquire), freed only by `drop`, which has `&mut self`.
+        unsafe { core.as_ref() }
+    }
+
+    /// The shared part, created from `System` if needed; `None` if `System` refuses.
+    #[cold]
+    #[inline(never)]
+    fn core_or_init(&self) -> Option<&Core> {
+        if let Some(core) = self.core() {
+            return Some(core);
+        }
+        let layout = Layout::new::<Core>();
+        // SAFETY: `Core` is not zero-sized.
+        let fresh = unsafe { GlobalAlloc::alloc(&System, layout) }.cast::<Core>();
+        if fresh.is_null() {
+            return None;
+        }
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: `fresh` is a new allocation for a `Core`.
+        unsafe { fresh.write(Core::new(id)) };
+        match self.core.compare_exchange(
+            ptr::null_mut(),
+            fresh,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => {}
+            Err(_) => {
+                // Another thread won: ours was never shared.
+                // SAFETY: `fresh` was allocated above with `layout` and holds a `Core`
+                // (plain data: nothing to drop) that no one else has seen.
+                unsafe { GlobalAlloc::dealloc(&System, fresh.cast(), layout) };
+            }
+        }
+        self.core()
+    }
+}
+
+impl<A: Allocator> ThreadCache<A> {
+    /// Serves a class-`c` request when the thread's stack is empty or the thread has no
+    /// slot yet: a batch from the depot, else from the backing allocator.
+    #[cold]
+    #[inline(never)]
+    fn allocate_slow(&self, c: usize, align: usize) -> Result<Block, AllocatorError> {
+        let Some(core) = self.core_or_init() else {
+            return self.allocate_uncached(None, c, align);
+        };
+        if local::with_slot(core.id, |_| ()).is_none() && !local::register(core) {
+            return self.allocate_uncached(Some(core), c, align);
+        }
+        Core::bump(&core.refills);
+        let chain = core.take(c);
+        if !chain.head.is_null() {
+            let first = chain.head;
+            // SAFETY: the chain's `count` blocks are ours now; `first` is its head.
+            let rest = unsafe { next(first) };
+            let kept = local::with_slot(core.id, |slot| {
+                // SAFETY: the rest of the chain (`count - 1` blocks) goes to our stack,
+                // which was empty (no user code ran since the pop failed) or holds fewer
+                // than `capacity` blocks.
+                unsafe { slot.put(c, rest, chain.count - 1) };
+                local::Slot::count_served(&slot.classes[c], 1);
+            });
+            if kept.is_none() {
+                // SAFETY: the rest is ours; back to the depot it goes.
+                unsafe { core.give_loose(c, rest, chain.count - 1) };
+            }
+            // SAFETY: `first` is a free class-`c` block from the depot, now ours.
+            return Ok(class_block(
+                unsafe { NonNull::new_unchecked(first) },
+                c,
+                align,
+            ));
+        }
+        // The depot is empty: a few blocks from the backing allocator, one at a time (each
+        // call may run user code that re-enters this cache; nothing is held across). At
+        // most `BACKING_BATCH`: each block costs one call whatever the batch size, so a
+        // larger batch would only take memory earlier.
+        let first = self.backing.allocate_raw(class_layout(c))?.ptr();
+        for _ in 1..classes::batch(c).min(BACKING_BATCH) {
+            let Ok(block) = self.backing.allocate_raw(class_layout(c)) else {
+                break;
+            };
+            // SAFETY: a fresh class-`c` block of the backing allocator, given to the stack.
+            let kept = local::with_slot(core.id, |slot| unsafe { slot.push(c, block.as_ptr()) });
+            if kept != Some(true) {
+                // SAFETY: the block is ours and unused: back to where it came from.
+                unsafe { self.backing.deallocate_raw(block) };
+                break;
+            }
+        }
+        local::with_slot(core.id, |slot| {
+            local::Slot::count_served(&slot.classes[c], 1)
+        });
+        Ok(class_block(first, c, align))
+    }
+
+    /// A class-`c` request served by the backing allocator directly.
+    fn allocate_uncached(
+        &self,
+        core: Option<&Core>,
+        c: usize,
+        align: usize,
+    ) -> Result<Block, AllocatorError> {
+        if let Some(core) = core {
+            Core::bump(&core.uncached);
+        }
+        let block = self.backing.allocate_raw(class_layout(c))?;
+        Ok(class_block(block.ptr(), c, align))
+    }
+
+    /// Takes back a class-`c` block when the thread's stack is full or the thread has no
+    /// slot: a batch moves to the depot (or the backing allocator), then the block is
+    /// pushed.
+    ///
+    /// # Safety
+    ///
+    /// `block` is a class-`c` block currently allocated by `self`, not used afterwards.
+    #[cold]
+    #[inline(never)]
+    unsafe fn deallocate_slow(&self, c: usize, block: *mut u8) {
+        let core = match self.core() {
+            Some(core) if local::with_slot(core.id, |_| ()).is_some() || local::register(core) => {
+                core
+            }
+            other => {
+                if let Some(core) = other {
+                    Core::bump(&core.uncached);
+                }
+                // SAFETY: class blocks come from the backing allocator with the class
+                // layout (forwarded from the caller).
+                unsafe { self.deallocate_to_backing(c, block) };
+                return;
+            }
+        };
+        // SAFETY: forwarded from the caller.
+        if local::with_slot(core.id, |slot| unsafe { slot.push(c, block) }) == Some(true) {
+            return;
+        }
+        // The stack is full: a batch leaves it.
+        let Some(chain) = local::with_slot(core.id, |slot| slot.take(c, classes::batch(c))) else {
+            // SAFETY: forwarded from the caller.
+            unsafe { self.deallocate_to_backing(c, block) };
+            return;
+        };
+        Core::bump(&core.flushes);
+        // SAFETY: the chain holds `batch(c)` free class-`c` blocks taken from our stack.
+        if !unsafe { core.give_batch(c, chain) } {
+            let mut p = chain;
+            while !p.is_null() {
+                // SAFETY: `p` is a block of the chain, ours; its link is read first.
+                let following = unsafe { next(p) };
+                Core::bump(&core.overflow);
+                // SAFETY: a free class-`c` block of the backing allocator, given back.
+                unsafe { self.deallocate_to_backing(c, p) };
+                p = following;
+            }
+        }
+        // SAFETY: forwarded from the caller.
+        if local::with_slot(core.id, |slot| unsafe { slot.push(c, block) }) != Some(true) {
+            // SAFETY: forwarded from the caller.
+            unsafe { self.deallocate_to_backing(c, block) };
+        }
+    }
+
+    /// Gives a class-`c` block to the backing allocator.
+    ///
+    /// # Safety
+    ///
+    /// `block` is a class-`c` block allocated from the backing allocator with
+    /// `class_layout(c)`, owned by the caller and not used afterwards.
+    unsafe fn deallocate_to_backing(&self, c: usize, block: *mut u8) {
+        // SAFETY: forwarded from the caller; the pointer is not null.
+        let block = unsafe { NonNull::new_unchecked(block) };
+        // SAFETY: forwarded from the caller: the block fits `class_layout(c)`.
+        unsafe { self.backing.deallocate_raw(class_block(block, c, ALIGN)) };
+    }
+}
+
+// SAFETY: (1) class blocks are class-layout blocks of the backing allocator (16-aligned,
+// class-sized, so aligned for any request of at most 16 and at least as large), each in at
+// most one place at a time: handed out, a thread's stack, a chain being moved, the depot;
+// other blocks are the backing allocator's own answers. (2) Blocks live in the backing
+// allocator's memory; the cache gives them back only when it is dropped or when they are
+// free. (3) Zero-size requests get `Block::empty`. (4) A failure changes nothing.
+unsafe impl<A: Allocator> Allocator for ThreadCache<A> {
+    #[inline]
+    fn allocate_raw(&self, layout: Layout) -> Result<Block, AllocatorError> {
+        match route(layout.size(), layout.align()) {
+            Route::Class(c) => {
+                if let Some(core) = self.core() {
+                    if let Some(Some(p)) = local::with_slot(core.id, |slot| slot.pop(c)) {
+                        return Ok(class_block(p, c, layout.align()));
+                    }
+                }
+                self.allocate_slow(c, layout.align())
+            }
+            Route::Empty => Ok(Block::empty(layout)),
+            Route::Backing => self.allocate_backing(layout),
+        }
+    }
+
+    #[inline]
+    unsafe fn deallocate_raw(&self, block: Block) {
+        if let Some(check) = self.check {
+            self.check_owned(check, &block);
+        }
+        match route(block.size(), block.align()) {
+            Route::Class(c) => {
+                if let Some(core) = self.core() {
+                    // SAFETY: forwarded from the caller: a class-`c` block of ours.
+                    let pushed =
+                        local::with_slot(core.id, |slot| unsafe { slot.push(c, block.as_ptr()) });
+                    if pushed == Some(true) {
+                        return;
+                    }
+                }
+                // SAFETY: forwarded from the caller.
+                unsafe { self.deallocate_slow(c, block.as_ptr()) }
+            }
+            Route::Empty => {}
+            // SAFETY: forwarded from the caller: blocks of this route came from the backing
+            // allocator unchanged.
+            Route::Backing => unsafe { self.backing.deallocate_raw(block) },
+        }
+    }
+
+    unsafe fn reallocate_raw(
+        &self,
+        block: Block,
+        new_layout: Layout,
+    ) -> Result<Block, AllocatorError> {
+        match (
+            route(block.size(), block.align()),
+            route(new_layout.size(), new_layout.align()),
+        ) {
+            // The same class: the block already has room (and 16-byte alignment).
+            (Route::Class(old), Route::Class(new)) if old == new => {
+                Ok(class_block(block.ptr(), new, new_layout.align()))
+            }
+            // SAFETY: forwarded from the caller: the block came from the backing allocator
+            // unchanged, and the new layout routes there too.
+            (Route::Backing, Route::Backing) => unsafe {
+                self.backing.reallocate_raw(block, new_layout)
+            },
+            // SAFETY: forwarded from the caller.
+            _ => unsafe { alloc_core::move_block(self, self, block, new_layout) },
+        }
+    }
+
+    fn allocate_zeroed_raw(&self, layout: Layout) -> Result<Block, AllocatorError> {
+        match route(layout.size(), layout.align()) {
+            Route::Backing => {
+                self.spilled();
+                self.backing.allocate_zeroed_raw(layout)
+            }
+            _ => {
+                let block = self.allocate_raw(layout)?;
+                // SAFETY: the block is ours, valid for `size()` bytes.
+                unsafe { ptr::write_bytes(block.as_ptr(), 0, block.size()) };
+                Ok(block)
+            }
+        }
+    }
+}
+
+impl<A: Allocator> ThreadCache<A> {
+    /// A request for the backing allocator (too large or too aligned for the classes).
+    #[cold]
+    #[inline(never)]
+    fn allocate_backing(&self, layout: Layout) -> Result<Block, AllocatorError> {
+        self.spilled();
+        self.backing.allocate_raw(layout)
+    }
+
+    /// Panics unless the backing allocator owns `block` (as it was handed out to it).
+    #[inline]
+    #[track_caller]
+    fn check_owned(&self, check: fn(&A, &Block) -> bool, block: &Block) {
+        let asked = match route(block.size(), block.align()) {
+            Route::Class(c) => class_block(block.ptr(), c, ALIGN),
+            Route::Empty => return,
+            Route::Backing => *block,
+        };
+        if !check(&self.backing, &asked) {
+            foreign_block(block);
+        }
+    }
+
+    /// Counts a spill.
+    fn spilled(&self) {
+        if let Some(core) = self.core_or_init() {
+            Core::bump(&core.spills);
+        }
+    }
+}
+
+// SAFETY: class blocks are asked about with the layout the backing allocator gave them;
+// other blocks are the backing allocator's unchanged, so its truthful answer is ours.
+unsafe impl<A: BlockOwner> BlockOwner for ThreadCache<A> {
+    fn owns_block(&self, block: &Block) -> bool {
+        match route(block.size(), block.align()) {
+            Route::Class(c) => self.backing.owns_block(&class_block(block.ptr(), c, ALIGN)),
+            Route::Empty => false,
+            Route::Backing => self.backing.owns_block(block),
+        }
+    }
+}
+
+impl<A: Allocator> Drop for ThreadCache<A> {
+    fn drop(&mut self) {
+        let core = *self.core.get_mut();
+        if core.is_null() {
+            return;
+        }
+        // SAFETY: the core is alive until freed below; `&mut self` means no call on this
+        // instance runs or will run on any thread.
+        let core_ref = unsafe { &*core };
+        // SAFETY: as above.
+        unsafe { local::detach_all(core_ref) };
+        drain(core_ref, &self.backing);
+        // SAFETY: every slot is detached (none points to the core) and the depot is empty;
+        // the core was allocated from `System` with this layout; `Core` needs no drop.
+        unsafe { GlobalAlloc::dealloc(&System, core.cast(), Layout::new::<Core>()) };
+    }
+}
+
+/// Gives every block of the depot to the backing allocator (the instance's `Drop`).
+fn drain<A: Allocator>(core: &Core, backing: &A) {
+    for c in 0..NUM_CLASSES {
+        let chain = core.take_all(c);
+        let mut p = chain.head;
+        while !p.is_null() {
+            // SAFETY: `p` is a block of the chain taken out of the depot, ours; its link
+            // is read before it is given back.
+            let following = unsafe { next(p) };
+            // SAFETY: a free class-`c` block of the backing allocator, allocated with the
+            // class layout and given back once.
+            unsafe { backing.deallocate_raw(class_block(NonNull::new_unchecked(p), c, ALIGN)) };
+            p = following;
+        }
+    }
+}
+
+impl<A: Allocator> fmt::Debug for ThreadCache<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ThreadCache")
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+alloc_core::impl_allocator_api2!(impl[A: Allocator] for ThreadCache<A>);

@@ -143,10 +143,14 @@
 
 mod buffer;
 mod bump;
+mod chunk;
+mod growing;
 mod scope;
 mod scoped;
 
 pub use buffer::Buffer;
+pub use chunk::{Retain, Stats};
+pub use growing::Checkpoint;
 pub use scope::Scope;
 pub use scoped::Scoped;
 

@@ -9,6 +9,7 @@ use alloc_core::Heap;
 use alloc_core::{Allocator, AllocatorError, Block, BlockOwner};
 
 use crate::bump::Bump;
+use crate::chunk::{Chunks, Grow, Header};
 use crate::{BUFFER_ALIGN, Buffer, Scope};
 
 macro_rules! scoped_struct {
@@ -44,12 +45,15 @@ macro_rules! scoped_struct {
         /// assert_eq!(alloc.used(), 13);
         /// ```
         pub struct Scoped<A: Allocator $($default)*> {
-            /// The bump pointer over the whole buffer.
-            bump: Bump,
-            /// The buffer, exactly as the parent returned it; given back in `Drop`.
-            buffer: Block,
-            /// Where the buffer came from.
-            parent: A,
+            /// The bump pointer over the whole buffer (or the current chunk).
+            pub(crate) bump: Bump,
+            /// The buffer, exactly as the parent returned it; given back in `Drop`. Empty
+            /// for a growing arena, whose chunks are in `bump`'s chain and `chunks`.
+            pub(crate) buffer: Block,
+            /// Where the buffer (or the chunks) came from.
+            pub(crate) parent: A,
+            /// Growth: policy and spare chunks (`Chunks::fixed()` for a fixed buffer).
+            pub(crate) chunks: Chunks,
         }
     };
 }
@@ -160,6 +164,7 @@ impl<A: Allocator> Scoped<A> {
             bump,
             buffer,
             parent,
+            chunks: Chunks::fixed(),
         }
     }
 
@@ -227,7 +232,7 @@ impl<A: Allocator> Scoped<A> {
     /// println!("{}", copied);
     /// ```
     pub fn scope<R>(&self, f: impl FnOnce(&Scope<'_>) -> R) -> Result<R, AllocatorError> {
-        self.bump.scope(f)
+        self.bump.scope(self, f)
     }
 
     /// Forgets every block at once: the whole buffer is free again. Taking `&mut self`
@@ -253,7 +258,12 @@ impl<A: Allocator> Scoped<A> {
     /// ```
     #[inline]
     pub fn reset(&mut self) {
-        self.bump.reset();
+        if self.chunks.is_growable() {
+            let kept = self.chunks.reset(&self.parent, self.bump.chunk());
+            self.bump.reset_chunks(kept);
+        } else {
+            self.bump.reset();
+        }
     }
 
     /// Bytes taken by this allocator's blocks, including alignment padding and the bytes
@@ -278,12 +288,13 @@ impl<A: Allocator> Scoped<A> {
     #[inline]
     #[must_use]
     pub fn used(&self) -> usize {
-        self.bump.used()
+        self.bump.stats().allocated
     }
 
-    /// Bytes still free: `capacity() - used()`. A request of this size with alignment 1
-    /// succeeds; larger alignments may need padding. While a child scope is open, the
-    /// child uses part of it.
+    /// Bytes still free: `capacity() - used()` (for a growing arena: in the current chunk,
+    /// before it grows). A request of this size with alignment 1 succeeds; larger
+    /// alignments may need padding. While a child scope is open, the child uses part of
+    /// it.
     ///
     /// # Examples
     ///
@@ -303,7 +314,9 @@ impl<A: Allocator> Scoped<A> {
     }
 
     /// Size of the buffer in bytes (at least the size asked for; the parent may give
-    /// more).
+    /// more). For a growing arena: the bytes of the chunks in use (without headers and
+    /// spare chunks), `used() + remaining() + ` the bytes [wasted](crate::Stats::wasted)
+    /// at the ends of older chunks.
     ///
     /// # Examples
     ///
@@ -315,7 +328,7 @@ impl<A: Allocator> Scoped<A> {
     #[inline]
     #[must_use]
     pub fn capacity(&self) -> usize {
-        self.bump.capacity()
+        self.bump.stats().capacity
     }
 
     /// The allocator the buffer came from.
@@ -338,6 +351,12 @@ impl<A: Allocator> Scoped<A> {
 
 impl<A: Allocator> Drop for Scoped<A> {
     fn drop(&mut self) {
+        if self.chunks.is_growable() {
+            // No block of a chunk can be in use (as below); a scope that is still open
+            // (leaked with `mem::forget`) has leaked its own chunks with it.
+            self.chunks.free_all(&self.parent, self.bump.chunk());
+            return;
+        }
         // SAFETY: the buffer is currently allocated by `parent` (`from_parts`), and no
         // block of it can be in use: every typed value borrows `self`, and raw blocks are
         // valid only as long as the allocator (contract, promise 2).
@@ -353,9 +372,10 @@ impl<A: Allocator> fmt::Debug for Scoped<A> {
     }
 }
 
-// SAFETY: a `Scoped` owns its buffer exclusively (only blocks it handed out point into
-// it, and typed ones borrow the `Scoped`, which prevents sending it while they live), and
-// its `Cell`s are not shared; so sending it moves nothing another thread could still
+// SAFETY: a `Scoped` owns its buffer (or its chunks, and the spare chunks whose pointers
+// `chunks` holds) exclusively (only blocks it handed out point into them, and typed ones
+// borrow the `Scoped`, which prevents sending it while they live), and its `Cell`s are
+// not shared; so sending it moves nothing another thread could still
 // reach, except its parent, hence `A: Send`.
 unsafe impl<A: Allocator + Send> Send for Scoped<A> {}
 
@@ -377,7 +397,7 @@ unsafe impl<A: Allocator> Allocator for Scoped<A> {
     /// [`MAX_ALIGN`]: crate::MAX_ALIGN
     #[inline(always)]
     fn allocate_raw(&self, layout: Layout) -> Result<Block, AllocatorError> {
-        self.bump.alloc(layout)
+        self.bump.alloc(layout, self)
     }
 
     /// Rewinds if `block` is the most recent block, otherwise does nothing.
@@ -416,7 +436,7 @@ unsafe impl<A: Allocator> Allocator for Scoped<A> {
         new_layout: Layout,
     ) -> Result<Block, AllocatorError> {
         // SAFETY: forwarded from the caller.
-        unsafe { self.bump.realloc(block, new_layout) }
+        unsafe { self.bump.realloc(block, new_layout, self) }
     }
 }
 
@@ -427,6 +447,30 @@ unsafe impl<A: Allocator> BlockOwner for Scoped<A> {
     #[inline]
     fn owns_block(&self, block: &Block) -> bool {
         self.bump.owns_block(block)
+    }
+}
+
+/// The growth of a `Scoped` (and of its scopes), through its parent.
+impl<A: Allocator> Grow for Scoped<A> {
+    fn grow(&self, bump: &Bump, layout: Layout) -> Option<core::ptr::NonNull<u8>> {
+        self.chunks.grow(&self.parent, bump, layout)
+    }
+    fn error(&self) -> Option<AllocatorError> {
+        self.chunks.error()
+    }
+    fn release(
+        &self,
+        top: Option<core::ptr::NonNull<Header>>,
+        base: Option<core::ptr::NonNull<Header>>,
+    ) {
+        self.chunks.release(&self.parent, top, base);
+    }
+    fn held(&self) -> (usize, usize) {
+        if self.chunks.is_growable() {
+            self.chunks.held()
+        } else {
+            (0, self.buffer.size())
+        }
     }
 }
 

@@ -11,5 +11,6 @@ mod bad_input;
 mod conformance;
 mod example;
 mod frees;
+mod growing;
 mod scopes;
 mod traits;

@@ -478,13 +478,13 @@ impl Bump {
 
     /// The statistics of this allocator's chunks (`spare_chunks` and `held` are the
     /// arena's, filled in by the caller).
-    pub(crate) fn stats(&self) -> chunk::Stats {
-        let mut stats = chunk::Stats {
+    pub(crate) fn stats(&self) -> chunk::ArenaStats {
+        let mut stats = chunk::ArenaStats {
             allocated: self.used(),
             remaining: self.remaining(),
             capacity: self.capacity(),
             chunks: 1,
-            ..chunk::Stats::default()
+            ..chunk::ArenaStats::default()
         };
         self.for_each_older(|region| {
             if region.high > region.start {
@@ -550,7 +550,7 @@ pub(crate) fn fits(start: usize, end: usize, layout: Layout) -> bool {
 /// underflows. The result is never above `top - size`, so the block `new..new + size`
 /// ends at or below `top`.
 #[inline(always)]
-fn down(top: usize, layout: Layout) -> Option<usize> {
+pub(crate) fn down(top: usize, layout: Layout) -> Option<usize> {
     top.checked_sub(layout.size())
         .map(|unaligned| unaligned & !(layout.align() - 1))
 }

@@ -81,7 +81,7 @@ pub enum Retain {
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
-pub struct Stats {
+pub struct ArenaStats {
     /// Bytes taken by live blocks, with their alignment padding and the blocks freed out
     /// of order (which only a reset or the end of the scope reclaims).
     pub allocated: usize,

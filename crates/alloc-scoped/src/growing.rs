@@ -8,7 +8,7 @@ use alloc_core::Heap;
 use alloc_core::{Allocator, AllocatorError, Block};
 
 use crate::bump::Bump;
-use crate::chunk::{Chunks, Grow, HEADER, Retain, Stats};
+use crate::chunk::{ArenaStats, Chunks, Grow, HEADER, Retain};
 use crate::{Scope, Scoped};
 
 #[cfg(feature = "alloc")]
@@ -175,7 +175,7 @@ impl<A: Allocator> Scoped<A> {
         self.chunks.retain()
     }
 
-    /// The arena's [statistics](Stats): bytes allocated, chunks, bytes wasted at chunk
+    /// The arena's [statistics](ArenaStats): bytes allocated, chunks, bytes wasted at chunk
     /// ends, bytes held from the parent. While a scope is open, its memory is not
     /// counted (but its chunks are in `held`).
     ///
@@ -191,7 +191,7 @@ impl<A: Allocator> Scoped<A> {
     /// assert_eq!((stats.allocated, stats.remaining, stats.chunks, stats.held), (4, 96, 1, 100));
     /// ```
     #[must_use]
-    pub fn stats(&self) -> Stats {
+    pub fn stats(&self) -> ArenaStats {
         let mut stats = self.bump.stats();
         (stats.spare_chunks, stats.held) = Grow::held(self);
         stats

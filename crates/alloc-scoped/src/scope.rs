@@ -7,7 +7,7 @@ use core::fmt;
 use alloc_core::{Allocator, AllocatorError, Block, BlockOwner};
 
 use crate::bump::Bump;
-use crate::chunk::{Grow, Stats};
+use crate::chunk::{ArenaStats, Grow};
 
 /// A child allocator, open for the duration of a [`scope`](crate::Scoped::scope) call.
 ///
@@ -167,7 +167,7 @@ impl Scope<'_> {
         self.bump.open(self.grow)
     }
 
-    /// This scope's [statistics](Stats) (`spare_chunks` and `held` are the arena's).
+    /// This scope's [statistics](ArenaStats) (`spare_chunks` and `held` are the arena's).
     ///
     /// # Examples
     ///
@@ -184,7 +184,7 @@ impl Scope<'_> {
     /// assert_eq!(arena.stats().chunks, 1);
     /// ```
     #[must_use]
-    pub fn stats(&self) -> Stats {
+    pub fn stats(&self) -> ArenaStats {
         let mut stats = self.bump.stats();
         (stats.spare_chunks, stats.held) = self.grow.held();
         stats

@@ -14,8 +14,9 @@ use crate::{BUFFER_ALIGN, Buffer, Scope};
 
 macro_rules! scoped_struct {
     ($($default:tt)*) => {
-        /// A bump allocator over one buffer of fixed capacity, for temporary allocations,
-        /// with nested [scopes](Self::scope) that reclaim their memory when they end.
+        /// A bump allocator over one buffer of fixed capacity, or over chunks that grow
+        /// ([`growable`](Scoped::growable)), for temporary allocations, with nested
+        /// [scopes](Self::scope) that reclaim their memory when they end.
         ///
         /// The buffer comes from the parent allocator `A` (the global heap by default:
         /// [`new`](Scoped::new)), or from any allocator ([`new_in`](Self::new_in)), or from
@@ -27,8 +28,8 @@ macro_rules! scoped_struct {
         /// Allocation bumps a pointer down from the end of the buffer: a few instructions.
         /// Freeing the most recent block gives its memory back, other frees do nothing until
         /// [`reset`](Self::reset), and the most recent block grows and shrinks in place.
-        /// When the buffer is full, requests fail: see [the crate docs](crate) for the
-        /// details and the reasons.
+        /// When a fixed buffer is full, requests fail; a growing arena takes another
+        /// chunk: see [the crate docs](crate#growth).
         ///
         /// `Scoped<A>` is `Send` when `A` is, and never `Sync`.
         ///
@@ -315,7 +316,7 @@ impl<A: Allocator> Scoped<A> {
 
     /// Size of the buffer in bytes (at least the size asked for; the parent may give
     /// more). For a growing arena: the bytes of the chunks in use (without headers and
-    /// spare chunks), `used() + remaining() + ` the bytes [wasted](crate::Stats::wasted)
+    /// spare chunks), `used() + remaining() + ` the bytes [wasted](crate::ArenaStats::wasted)
     /// at the ends of older chunks.
     ///
     /// # Examples

@@ -12,9 +12,9 @@ use core::cell::Cell;
 /// requests were served.
 #[derive(Default)]
 pub(crate) struct Counting {
-    live: Cell<usize>,
-    calls: Cell<usize>,
-    budget: Cell<Option<usize>>,
+    pub(crate) live: Cell<usize>,
+    pub(crate) calls: Cell<usize>,
+    pub(crate) budget: Cell<Option<usize>>,
 }
 
 // SAFETY: forwards to `Heap`, which keeps the contract; refusing changes nothing.
@@ -439,4 +439,17 @@ fn stats_add_up() {
         assert_eq!(s.allocated, arena.used());
         assert_eq!(s.capacity, arena.capacity());
     }
+}
+
+#[test]
+#[should_panic(expected = "is not currently allocated by this allocator")]
+fn freeing_a_block_of_another_growing_arena_panics() {
+    let arena = Scoped::growable(64).unwrap();
+    for i in 0..100u64 {
+        core::mem::forget(arena.allocate(i).unwrap());
+    }
+    let other = Scoped::growable(64).unwrap();
+    let foreign = other.allocate_raw(Layout::new::<u64>()).unwrap();
+    // SAFETY: none: the violation being detected; the arena panics before any use.
+    unsafe { arena.deallocate_raw(foreign) };
 }

@@ -13,4 +13,5 @@ mod example;
 mod frees;
 mod growing;
 mod scopes;
+mod shared;
 mod traits;

@@ -12,8 +12,9 @@
 //!    across a chunk boundary of an arena from 4 KiB); bumpalo and blink-alloc have no
 //!    scopes and reset instead.
 //! 6. `arena/shared/N`: N = 1, 2, 4 threads allocating 250,000 blocks of 16 bytes each at
-//!    once in one arena, then a reset: `SharedArena`, blink-alloc's `SyncBlinkAlloc`,
-//!    and a `Mutex<bumpalo::Bump>`.
+//!    once in one arena, then a reset: `SharedArena` (directly, and through a
+//!    per-thread `local()` handle), blink-alloc's `SyncBlinkAlloc` (likewise), and a
+//!    `Mutex<bumpalo::Bump>`.
 //!
 //! Before the timings it prints the memory table: bytes taken from the parent per byte
 //! handed out, with growth, on workloads 1, 3 and 4 (ours: `Stats::held`; bumpalo:
@@ -322,7 +323,41 @@ fn shared(c: &mut Criterion) {
                 arena.reset();
             });
         });
+        group.bench_function(BenchmarkId::new("SharedArena local", threads), |b| {
+            b.iter(|| {
+                std::thread::scope(|s| {
+                    for _ in 0..threads {
+                        let arena = &arena;
+                        s.spawn(move || {
+                            let local = arena.local();
+                            let layout = black_box(layout16());
+                            for _ in 0..PER_THREAD {
+                                black_box(local.allocate_raw(layout).unwrap().ptr());
+                            }
+                        });
+                    }
+                });
+                arena.reset();
+            });
+        });
         let mut blink = SyncBlinkAlloc::new();
+        group.bench_function(BenchmarkId::new("SyncBlinkAlloc local", threads), |b| {
+            b.iter(|| {
+                std::thread::scope(|s| {
+                    for _ in 0..threads {
+                        let blink = &blink;
+                        s.spawn(move || {
+                            let local = blink.local();
+                            let layout = black_box(layout16());
+                            for _ in 0..PER_THREAD {
+                                black_box(local.allocate(layout).unwrap());
+                            }
+                        });
+                    }
+                });
+                blink.reset();
+            });
+        });
         group.bench_function(BenchmarkId::new("SyncBlinkAlloc", threads), |b| {
             b.iter(|| {
                 std::thread::scope(|s| {

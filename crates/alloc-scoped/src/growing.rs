@@ -14,7 +14,8 @@ use crate::{Scope, Scoped};
 #[cfg(feature = "alloc")]
 impl Scoped<Heap> {
     /// A `Scoped` that grows: its first chunk, from the global heap, holds at least
-    /// `initial` bytes; when a chunk is full it takes another, twice as large as the one
+    /// `initial` bytes (its size with the header is rounded up to a power of two, at
+    /// least 512); when a chunk is full it takes another, twice as large as the one
     /// before (or as large as the request, if that is larger). `initial == 0` takes
     /// nothing until the first allocation. The `Bump::new()` of bumpalo is
     /// `Scoped::growable(0)`.
@@ -80,6 +81,17 @@ impl<A: Allocator> Scoped<A> {
             this.bump.reset_chunks(Some(h));
         }
         Ok(this)
+    }
+
+    /// A growing arena that takes its first chunk, of `first` bytes (header included),
+    /// at its first allocation.
+    pub(crate) fn lazy_in(first: usize, parent: A) -> Self {
+        Self {
+            bump: Bump::empty(),
+            buffer: Block::empty(Layout::new::<u8>()),
+            parent,
+            chunks: Chunks::new(true, first),
+        }
     }
 
     /// Whether this arena grows ([`growable`](Scoped::growable)) or has a fixed capacity

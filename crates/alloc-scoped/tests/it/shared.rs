@@ -144,3 +144,24 @@ fn the_most_recent_block_is_given_back() {
     drop(a);
     assert_eq!(arena.stats().allocated, 0);
 }
+
+#[test]
+fn local_handles_pass_and_share_the_arena() {
+    let arena = SharedArena::new(0);
+    let report = kit().tests(300).check_owner(|| arena.local());
+    assert!(report.allocations > 0);
+    let per_thread = if cfg!(miri) { 50 } else { 20_000 };
+    std::thread::scope(|s| {
+        for t in 0..3u8 {
+            let arena = &arena;
+            s.spawn(move || {
+                let local = arena.local();
+                let blocks: Vec<_> = (0..per_thread)
+                    .map(|i| local.allocate([t; 24]).unwrap_or_else(|_| panic!("{i}")))
+                    .collect();
+                assert!(blocks.iter().all(|b| b.iter().all(|&x| x == t)));
+                assert!(local.stats().chunks > 1 || cfg!(miri));
+            });
+        }
+    });
+}

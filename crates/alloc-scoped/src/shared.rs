@@ -350,19 +350,27 @@ impl<A: Allocator> SharedArena<A> {
             self.take(need)?
         };
         // The block, from the top of the new chunk, which no other thread sees yet.
-        let ptr = h.ptr.load(Ordering::Relaxed);
-        let new = down(ptr.addr(), layout)
-            .filter(|&n| n >= h.start)
-            .ok_or(AllocatorError::OutOfMemory)?;
-        let new_ptr = ptr.with_addr(new);
-        h.ptr.store(new_ptr, Ordering::Relaxed);
+        // SAFETY: written by `take`; a shared reference, since the header is only
+        // written through its raw pointer again in `publish`, after the last use of this
+        // one.
+        let header = unsafe { h.as_ref() };
+        let ptr = header.ptr.load(Ordering::Relaxed);
+        // It fits by construction (`need`); the chunk is published either way, so that
+        // it is given back with the others.
+        let new = down(ptr.addr(), layout).filter(|&n| n >= header.start);
+        let new_ptr = new.map(|new| ptr.with_addr(new));
+        if let Some(new_ptr) = new_ptr {
+            header.ptr.store(new_ptr, Ordering::Relaxed);
+        }
         self.publish(h);
-        NonNull::new(new_ptr).ok_or(AllocatorError::OutOfMemory)
+        new_ptr
+            .and_then(NonNull::new)
+            .ok_or(AllocatorError::OutOfMemory)
     }
 
     /// Takes a chunk of `size` bytes (rounded up to 16) from the parent, within the limit,
     /// and writes its header (not published).
-    fn take(&self, size: usize) -> Result<&Header, AllocatorError> {
+    fn take(&self, size: usize) -> Result<NonNull<Header>, AllocatorError> {
         let size = size
             .checked_add(BUFFER_ALIGN - 1)
             .map(|s| s & !(BUFFER_ALIGN - 1))
@@ -402,13 +410,12 @@ impl<A: Allocator> SharedArena<A> {
                 chunk: block,
             });
         }
-        // SAFETY: just written; shared only once published.
-        Ok(unsafe { at.as_ref() })
+        Ok(at)
     }
 
     /// Pushes a written chunk on the chain, making it current.
-    fn publish(&self, h: &Header) {
-        let h = ptr::from_ref(h).cast_mut();
+    fn publish(&self, h: NonNull<Header>) {
+        let h = h.as_ptr();
         let mut top = self.current.load(Ordering::Relaxed);
         loop {
             // SAFETY: the chunk is not published yet: this thread alone accesses its

@@ -154,7 +154,9 @@ fn the_growing_scoped_passes_the_reentrancy_mode() {
             arena.set_limit(Some(32 * 1024));
             arena
         });
-    assert!(report.reentrant > 0 && report.failures > 0);
+    assert!(report.reentrant > 0);
+    // Miri runs too few and too short sequences to reach the limit.
+    assert!(report.failures > 0 || cfg!(miri));
 }
 
 #[test]
@@ -278,6 +280,9 @@ fn bad_requests_fail_leak_nothing_and_leave_the_arena_usable() {
         (isize::MAX as usize - 7, 8),
     ] {
         let layout = Layout::from_size_align(size, align).unwrap();
+        if cfg!(miri) && size != isize::MAX as usize {
+            continue; // Miri stops the program at a request the real heap refuses.
+        }
         // Too large for a chunk layout, or refused by the heap.
         let error = arena.allocate_raw(layout).unwrap_err();
         assert!(matches!(
@@ -289,8 +294,11 @@ fn bad_requests_fail_leak_nothing_and_leave_the_arena_usable() {
     let max = Layout::from_size_align(isize::MAX as usize, 1).unwrap();
     assert_eq!(arena.allocate_raw(max), Err(AllocatorError::TooLarge));
     // Larger than the heap can give: the heap's refusal.
-    let huge = Layout::from_size_align(isize::MAX as usize / 2, 16).unwrap();
-    assert_eq!(arena.allocate_raw(huge), Err(AllocatorError::OutOfMemory));
+    // (Miri stops the program at a request the real heap refuses.)
+    if !cfg!(miri) {
+        let huge = Layout::from_size_align(isize::MAX as usize / 2, 16).unwrap();
+        assert_eq!(arena.allocate_raw(huge), Err(AllocatorError::OutOfMemory));
+    }
     let too_aligned = Layout::from_size_align(8, 2 * alloc_scoped::MAX_ALIGN).unwrap();
     assert_eq!(
         arena.allocate_raw(too_aligned),

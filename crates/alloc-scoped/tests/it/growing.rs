@@ -371,7 +371,13 @@ fn a_forgotten_guard_leaves_the_arena_busy_until_reset() {
     let parent = Counting::default();
     let mut arena = Scoped::growable_in(128, &parent).unwrap();
     let guard = arena.scope_guard().unwrap();
-    let _ = guard.allocate([0u8; 1000]).unwrap();
+    // Natively the scope takes a chunk of its own, which leaks with it; under Miri
+    // (which reports leaks) it stays in the arena's first chunk.
+    let leaks = !cfg!(miri);
+    let size = if leaks { 1000 } else { 100 };
+    let _ = guard
+        .allocate_raw(Layout::from_size_align(size, 1).unwrap())
+        .unwrap();
     core::mem::forget(guard);
     assert_eq!(
         arena.allocate_raw(Layout::new::<u8>()),
@@ -382,10 +388,14 @@ fn a_forgotten_guard_leaves_the_arena_busy_until_reset() {
     assert_eq!(*arena.allocate(3u8).unwrap(), 3);
     drop(arena);
     // The scope's own chunk leaked with it; the arena's were given back.
+    let leaked = parent.live.get();
     assert!(
-        parent.live.get() > 1000 && parent.live.get() < 4096,
-        "{}",
-        parent.live.get()
+        if leaks {
+            leaked > 1000 && leaked < 4096
+        } else {
+            leaked == 0
+        },
+        "{leaked}"
     );
 }
 

@@ -40,13 +40,109 @@
 //! inside the `Scoped` value, so moving a `Scoped` (into a collection that owns its
 //! allocator, say) keeps every block valid.
 //!
-//! **The capacity is fixed**: when the buffer is full, requests fail with
-//! [`AllocatorError::OutOfMemory`] (or `TooLarge` when a request exceeds the whole
-//! capacity). There is no growth by chaining chunks: a fixed buffer keeps the fast path
-//! to one comparison, makes [`used`](Scoped::used)/[`remaining`](Scoped::remaining)
-//! exact, and lets a `Scoped` live in memory that cannot grow. Chained growth is planned
-//! as a generic composite for any allocator; until then, size the buffer with
-//! [`used`](Scoped::used) after a representative run, or put a fallback behind it.
+//! - [`Scoped::growable(initial)`](Scoped::growable) and
+//!   [`Scoped::growable_in(initial, parent)`](Scoped::growable_in): an arena that
+//!   **grows** by chunks (see [Growth](#growth)).
+//!
+//! The constructors above but the growing ones give an arena of **fixed capacity**: when
+//! the buffer is full, requests fail with [`AllocatorError::OutOfMemory`] (or `TooLarge`
+//! when a request exceeds the whole capacity). A fixed buffer makes
+//! [`used`](Scoped::used)/[`remaining`](Scoped::remaining) exact, and lets a `Scoped` live
+//! in memory that cannot grow.
+//!
+//! | the job | pick |
+//! |---|---|
+//! | temporary values, size known (or a hard cap) | [`Scoped::new`], [`Scoped::from_buffer`] (`no_std`) |
+//! | temporary values, size unknown | [`Scoped::growable`] |
+//! | phases inside either | [`scope`](Scoped::scope), [`scope_guard`](Scoped::scope_guard), [`checkpoint`](Scoped::checkpoint) / [`reset_to`](Scoped::reset_to) |
+//! | one arena filled by several threads at once | [`SharedArena`] |
+//!
+//! # Growth
+//!
+//! A growing `Scoped` bumps down through its current chunk exactly as a fixed one does
+//! through its buffer (the same inlined fast path: the growth hook is an argument of its
+//! cold slow path). When the chunk is full, the slow path takes another chunk from the
+//! parent, twice as large as the last regular one (as bumpalo does), or as large as the
+//! request if that is larger, and allocates there; the rest of the old chunk stays unused
+//! ([`ArenaStats::wasted`]). A chunk is a block of the parent aligned to 16 with a header
+//! of six words at its top.
+//!
+//! - **Limit.** [`set_limit`](Scoped::set_limit) caps the bytes held from the parent;
+//!   past it, requests fail with `OutOfMemory` (`TooLarge` if the request alone exceeds
+//!   it), after trying a chunk just large enough.
+//! - **Failures.** A failed chunk request (the parent refuses, the limit, a size no
+//!   layout can hold) is the request's error; the arena holds what it held and stays
+//!   usable.
+//! - **Scopes across chunks.** A scope starts in its parent's free space and takes its
+//!   own chunks when that runs out; when it ends, its chunks go back. By default
+//!   ([`Retain::Largest`]) the arena keeps **one** of them, the largest, as a spare that
+//!   the next growth takes first: a loop of scopes that each cross a chunk boundary then
+//!   never calls the parent after its first round. Measured (`arena/scope_frames`,
+//!   frames of 8 KiB from a 4 KiB chunk): keeping one spare removes a `malloc`/`free`
+//!   pair per frame; keeping every chunk ([`Retain::All`]) is the option for
+//!   workloads whose scopes need several chunks each.
+//! - **Reset keeps memory.** [`reset`](Scoped::reset) keeps the largest chunk (or all
+//!   of them, with [`Retain::All`]), so a loop that resets stops asking the parent once
+//!   the largest chunk holds a round.
+//! - **Statistics.** [`stats`](Scoped::stats): bytes allocated, remaining, wasted at
+//!   chunk ends, chunks in use and spare, bytes held from the parent.
+//!
+//! # Guards and checkpoints
+//!
+//! Besides the closure of [`scope`](Scoped::scope), [`scope_guard`](Scoped::scope_guard)
+//! returns the child [`Scope`] itself: the scope ends when it is dropped, so it lives
+//! across `?` and loops. [`checkpoint`](Scoped::checkpoint) records where the arena
+//! stands, and [`reset_to`](Scoped::reset_to) (`&mut self`, so no value allocated since is
+//! alive) goes back there, giving back the chunks added since. Values cannot escape
+//! either (the `compile_fail` doctests of both prove it). A guard leaked with
+//! `mem::forget` leaves its parent busy until `reset` (and leaks its own chunks); nothing
+//! unsound happens.
+//!
+//! # The shared arena
+//!
+//! [`SharedArena`] is a growing bump arena that threads share through `&` (`Sync` when
+//! its parent is). Each chunk's bump pointer is an atomic moved down by one
+//! compare-and-swap per allocation; a thread that finds the chunk full takes a new chunk
+//! from the parent while holding nothing, and publishes it with one compare-and-swap on
+//! the chain's head (two threads growing at once both publish; one chunk's rest is
+//! wasted). Chunks are given back only through `&mut self` (`reset`, `Drop`), so no thread
+//! ever reads a freed header. The lock-free parts run under loom (`tests/loom.rs`).
+//! Measured against blink-alloc's `SyncBlinkAlloc` (a read lock and a compare-and-swap
+//! per allocation) and a `Mutex<bumpalo::Bump>`: see `benches/benches/arena.rs`.
+//!
+//! # From bumpalo
+//!
+//! | bumpalo | alloc-scoped |
+//! |---|---|
+//! | `Bump::new()` | `Scoped::growable(0).unwrap()` (no chunk until the first allocation) |
+//! | `Bump::with_capacity(n)` | `Scoped::growable(n)`, or `Scoped::new(n)` for a fixed capacity |
+//! | `bump.alloc(value)` | `arena.allocate(value)` (an owning `AllocBox`; `Err((error, value))` when full) |
+//! | `bump.alloc_with(f)` | `arena.allocate_with(f)` |
+//! | `bump.alloc_slice_copy(s)`, `alloc_str(s)` | `arena.allocate_slice_copy(s)`, `arena.allocate_str(s)` |
+//! | `bump.alloc_layout(layout)` | `arena.allocate_raw(layout)` |
+//! | `bump.reset()` | `arena.reset()` (keeps the largest chunk) |
+//! | `bump.set_allocation_limit(Some(n))` | `arena.set_limit(Some(n))` |
+//! | `bumpalo::collections::Vec::new_in(&bump)` | `api2_02::vec::Vec::new_in(&arena)` (allocator-api2 0.2, 0.3 or 0.4), hashbrown's `HashMap::new_in(&arena)` |
+//! | — | `arena.scope(..)`, `scope_guard()`, `checkpoint()` / `reset_to(..)`, `SharedArena` |
+//!
+//! Two differences: an `AllocBox` runs its value's `Drop` (bumpalo's `alloc` never
+//! does; `core::mem::forget` it for bumpalo's behaviour), and a `Scoped` is `Send`, so
+//! it moves to another thread (bumpalo's too); share one with [`SharedArena`].
+//!
+//! ```
+//! use alloc_scoped::prelude::*;
+//! use alloc_scoped::{api2_02::vec::Vec, Scoped};
+//!
+//! let mut arena = Scoped::growable(0).unwrap(); // bumpalo: Bump::new()
+//! for round in 0..3 {
+//!     let x = arena.allocate_with(|| round * 2).unwrap(); // bump.alloc_with(..)
+//!     let mut v = Vec::new_in(&arena); // a collection in the arena
+//!     v.extend(0..1000u32);
+//!     assert_eq!((*x, v.len()), (round * 2, 1000));
+//!     drop((x, v));
+//!     arena.reset(); // bump.reset(): the largest chunk is kept
+//! }
+//! ```
 //!
 //! # Allocation
 //!
@@ -116,7 +212,8 @@
 //!   path and two on the others). Freeing twice a block that was not the most recent
 //!   is not detected (the free is a no-op either way).
 //! - `Scoped<A>` is `Send` when `A` is, and never `Sync` (the bump pointer is a
-//!   `Cell`); `Scope` is neither `Send` nor `Sync`; `Buffer` is `Send`, not `Sync`.
+//!   `Cell`); `Scope` is neither `Send` nor `Sync`; `Buffer` is `Send`, not `Sync`;
+//!   `SharedArena<A>` is `Send` when `A` is and `Sync` when `A` is.
 //!
 //! # Features
 //!
@@ -143,12 +240,18 @@
 
 mod buffer;
 mod bump;
+mod chunk;
+mod growing;
 mod scope;
 mod scoped;
+mod shared;
 
 pub use buffer::Buffer;
+pub use chunk::{ArenaStats, Retain};
+pub use growing::Checkpoint;
 pub use scope::Scope;
 pub use scoped::Scoped;
+pub use shared::SharedArena;
 
 // The vocabulary of `alloc-core`, so that this crate alone is enough: the traits, the
 // types their methods take and return, the heap, and the allocator-api2 crates (with

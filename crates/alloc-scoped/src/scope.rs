@@ -7,6 +7,7 @@ use core::fmt;
 use alloc_core::{Allocator, AllocatorError, Block, BlockOwner};
 
 use crate::bump::Bump;
+use crate::chunk::{ArenaStats, Grow};
 
 /// A child allocator, open for the duration of a [`scope`](crate::Scoped::scope) call.
 ///
@@ -42,6 +43,9 @@ pub struct Scope<'a> {
     pub(crate) bump: Bump,
     /// The parent, marked busy while this scope is open and unmarked in `Drop`.
     pub(crate) parent: &'a Bump,
+    /// The arena's growth (through its parent allocator): the source of this scope's own
+    /// chunks, which it gives back in `Drop`.
+    pub(crate) grow: &'a dyn Grow,
 }
 
 impl Scope<'_> {
@@ -76,7 +80,7 @@ impl Scope<'_> {
     /// }).unwrap();
     /// ```
     pub fn scope<R>(&self, f: impl FnOnce(&Scope<'_>) -> R) -> Result<R, AllocatorError> {
-        self.bump.scope(f)
+        self.bump.scope(self.grow, f)
     }
 
     /// Bytes taken by this scope's blocks, including alignment padding and the bytes of
@@ -97,7 +101,7 @@ impl Scope<'_> {
     #[inline]
     #[must_use]
     pub fn used(&self) -> usize {
-        self.bump.used()
+        self.bump.stats().allocated
     }
 
     /// Bytes still free in this scope: `capacity() - used()`. A request of this size with
@@ -132,15 +136,71 @@ impl Scope<'_> {
     #[inline]
     #[must_use]
     pub fn capacity(&self) -> usize {
-        self.bump.capacity()
+        self.bump.stats().capacity
+    }
+
+    /// Opens a nested scope as a guard, as [`Scoped::scope_guard`] does: this scope is
+    /// busy until the guard is dropped.
+    ///
+    /// [`Scoped::scope_guard`]: crate::Scoped::scope_guard
+    ///
+    /// # Errors
+    ///
+    /// [`AllocatorError::Busy`] if this scope has an open child already.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use alloc_core::Allocator;
+    /// use alloc_scoped::Scoped;
+    ///
+    /// let arena = Scoped::growable(256).unwrap();
+    /// let outer = arena.scope_guard().unwrap();
+    /// let kept = outer.allocate(1u8).unwrap();
+    /// for _ in 0..10 {
+    ///     let inner = outer.scope_guard().unwrap();
+    ///     let _big = inner.allocate([0u8; 1000]).unwrap(); // a chunk of its own
+    /// }
+    /// assert_eq!((*kept, outer.used()), (1, 1));
+    /// ```
+    pub fn scope_guard(&self) -> Result<Scope<'_>, AllocatorError> {
+        self.bump.open(self.grow)
+    }
+
+    /// This scope's [statistics](ArenaStats) (`spare_chunks` and `held` are the arena's).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use alloc_core::Allocator;
+    /// use alloc_scoped::Scoped;
+    ///
+    /// let arena = Scoped::growable(128).unwrap();
+    /// arena.scope(|s| {
+    ///     let _a = s.allocate([0u8; 300]).unwrap();
+    ///     let _b = s.allocate([0u8; 300]).unwrap(); // the first chunk holds 464 bytes
+    ///     assert_eq!((s.stats().chunks, s.stats().allocated), (2, 600));
+    /// }).unwrap();
+    /// assert_eq!(arena.stats().chunks, 1);
+    /// ```
+    #[must_use]
+    pub fn stats(&self) -> ArenaStats {
+        let mut stats = self.bump.stats();
+        (stats.spare_chunks, stats.held) = self.grow.held();
+        stats
     }
 }
 
 impl Drop for Scope<'_> {
     fn drop(&mut self) {
         // Runs when `Bump::scope` returns, and when the closure unwinds: the parent is
-        // usable again in both cases.
+        // usable again in both cases. The scope's chunks are unlinked from it before the
+        // arena gives them back (the parent allocator may use the arena meanwhile).
+        let (top, base) = self.bump.close();
         self.parent.end_scope();
+        if top != base {
+            self.grow.release(top, base);
+        }
     }
 }
 
@@ -170,7 +230,7 @@ unsafe impl Allocator for Scope<'_> {
     /// [`MAX_ALIGN`]: crate::MAX_ALIGN
     #[inline(always)]
     fn allocate_raw(&self, layout: Layout) -> Result<Block, AllocatorError> {
-        self.bump.alloc(layout)
+        self.bump.alloc(layout, self.grow)
     }
 
     /// Rewinds if `block` is the most recent block, otherwise does nothing.
@@ -209,7 +269,7 @@ unsafe impl Allocator for Scope<'_> {
         new_layout: Layout,
     ) -> Result<Block, AllocatorError> {
         // SAFETY: forwarded from the caller.
-        unsafe { self.bump.realloc(block, new_layout) }
+        unsafe { self.bump.realloc(block, new_layout, self.grow) }
     }
 }
 

@@ -9,23 +9,25 @@ use alloc_core::Heap;
 use alloc_core::{Allocator, AllocatorError, Block, BlockOwner, InitError};
 
 use crate::bump::Bump;
+use crate::chunk::{Chunks, Grow, Header};
 use crate::{BUFFER_ALIGN, Buffer, Scope};
 
-/// A bump allocator over one buffer of fixed capacity, for temporary allocations, with
-/// nested [scopes](Self::scope) that reclaim their memory when they end.
+/// A bump allocator over one buffer of fixed capacity, or over chunks that grow
+/// ([`growable`](Scoped::growable)), for temporary allocations, with nested
+/// [scopes](Self::scope) that reclaim their memory when they end.
 ///
 /// The buffer comes from the parent allocator `A` (the global heap by default:
-/// [`new`](Scoped::new)), or from any allocator ([`new_in`](Self::new_in)), or from memory
-/// the caller lends ([`from_buffer`](Scoped::from_buffer), no heap at all). It is given
-/// back to the parent when the `Scoped` is dropped. The buffer lives in the parent's
-/// memory, never inside the `Scoped` value, so moving a `Scoped` (for example into a
-/// collection that owns its allocator) keeps its blocks valid.
+/// [`new`](Scoped::new)), or from any allocator ([`new_in`](Self::new_in)), or from
+/// memory the caller lends ([`from_buffer`](Scoped::from_buffer), no heap at all).
+/// It is given back to the parent when the `Scoped` is dropped. The buffer lives in
+/// the parent's memory, never inside the `Scoped` value, so moving a `Scoped` (for
+/// example into a collection that owns its allocator) keeps its blocks valid.
 ///
-/// Allocation bumps a pointer down from the end of the buffer: a few instructions. Freeing
-/// the most recent block gives its memory back, other frees do nothing until
-/// [`reset`](Self::reset), and the most recent block grows and shrinks in place. When the
-/// buffer is full, requests fail: see [the crate docs](crate) for the details and the
-/// reasons.
+/// Allocation bumps a pointer down from the end of the buffer: a few instructions.
+/// Freeing the most recent block gives its memory back, other frees do nothing until
+/// [`reset`](Self::reset), and the most recent block grows and shrinks in place.
+/// When a fixed buffer is full, requests fail; a growing arena takes another
+/// chunk: see [the crate docs](crate#growth).
 ///
 /// `Scoped<A>` is `Send` when `A` is, and never `Sync`.
 ///
@@ -45,12 +47,15 @@ pub struct Scoped<
     #[cfg(feature = "alloc")] A: Allocator = Heap,
     #[cfg(not(feature = "alloc"))] A: Allocator,
 > {
-    /// The bump pointer over the whole buffer.
-    bump: Bump,
-    /// The buffer, exactly as the parent returned it; given back in `Drop`.
-    buffer: Block,
-    /// Where the buffer came from.
-    parent: A,
+    /// The bump pointer over the whole buffer (or the current chunk).
+    pub(crate) bump: Bump,
+    /// The buffer, exactly as the parent returned it; given back in `Drop`. Empty for a
+    /// growing arena, whose chunks are in `bump`'s chain and `chunks`.
+    pub(crate) buffer: Block,
+    /// Where the buffer (or the chunks) came from.
+    pub(crate) parent: A,
+    /// Growth: policy and spare chunks (`Chunks::fixed()` for a fixed buffer).
+    pub(crate) chunks: Chunks,
 }
 
 #[cfg(feature = "alloc")]
@@ -163,6 +168,7 @@ impl<A: Allocator> Scoped<A> {
             bump,
             buffer,
             parent,
+            chunks: Chunks::fixed(),
         }
     }
 
@@ -230,7 +236,7 @@ impl<A: Allocator> Scoped<A> {
     /// println!("{}", copied);
     /// ```
     pub fn scope<R>(&self, f: impl FnOnce(&Scope<'_>) -> R) -> Result<R, AllocatorError> {
-        self.bump.scope(f)
+        self.bump.scope(self, f)
     }
 
     /// Forgets every block at once: the whole buffer is free again. Taking `&mut self`
@@ -256,7 +262,12 @@ impl<A: Allocator> Scoped<A> {
     /// ```
     #[inline]
     pub fn reset(&mut self) {
-        self.bump.reset();
+        if self.chunks.is_growable() {
+            let kept = self.chunks.reset(&self.parent, self.bump.chunk());
+            self.bump.reset_chunks(kept);
+        } else {
+            self.bump.reset();
+        }
     }
 
     /// Bytes taken by this allocator's blocks, including alignment padding and the bytes
@@ -281,12 +292,13 @@ impl<A: Allocator> Scoped<A> {
     #[inline]
     #[must_use]
     pub fn used(&self) -> usize {
-        self.bump.used()
+        self.bump.stats().allocated
     }
 
-    /// Bytes still free: `capacity() - used()`. A request of this size with alignment 1
-    /// succeeds; larger alignments may need padding. While a child scope is open, the
-    /// child uses part of it.
+    /// Bytes still free: `capacity() - used()` (for a growing arena: in the current chunk,
+    /// before it grows). A request of this size with alignment 1 succeeds; larger
+    /// alignments may need padding. While a child scope is open, the child uses part of
+    /// it.
     ///
     /// # Examples
     ///
@@ -306,7 +318,9 @@ impl<A: Allocator> Scoped<A> {
     }
 
     /// Size of the buffer in bytes (at least the size asked for; the parent may give
-    /// more).
+    /// more). For a growing arena: the bytes of the chunks in use (without headers and
+    /// spare chunks), `used() + remaining() + ` the bytes [wasted](crate::ArenaStats::wasted)
+    /// at the ends of older chunks.
     ///
     /// # Examples
     ///
@@ -318,7 +332,7 @@ impl<A: Allocator> Scoped<A> {
     #[inline]
     #[must_use]
     pub fn capacity(&self) -> usize {
-        self.bump.capacity()
+        self.bump.stats().capacity
     }
 
     /// The allocator the buffer came from.
@@ -341,6 +355,12 @@ impl<A: Allocator> Scoped<A> {
 
 impl<A: Allocator> Drop for Scoped<A> {
     fn drop(&mut self) {
+        if self.chunks.is_growable() {
+            // No block of a chunk can be in use (as below); a scope that is still open
+            // (leaked with `mem::forget`) has leaked its own chunks with it.
+            self.chunks.free_all(&self.parent, self.bump.chunk());
+            return;
+        }
         // SAFETY: the buffer is currently allocated by `parent` (`from_parts`), and no
         // block of it can be in use: every typed value borrows `self`, and raw blocks are
         // valid only as long as the allocator (contract, promise 2).
@@ -356,9 +376,10 @@ impl<A: Allocator> fmt::Debug for Scoped<A> {
     }
 }
 
-// SAFETY: a `Scoped` owns its buffer exclusively (only blocks it handed out point into
-// it, and typed ones borrow the `Scoped`, which prevents sending it while they live), and
-// its `Cell`s are not shared; so sending it moves nothing another thread could still
+// SAFETY: a `Scoped` owns its buffer (or its chunks, and the spare chunks whose pointers
+// `chunks` holds) exclusively (only blocks it handed out point into them, and typed ones
+// borrow the `Scoped`, which prevents sending it while they live), and its `Cell`s are
+// not shared; so sending it moves nothing another thread could still
 // reach, except its parent, hence `A: Send`.
 unsafe impl<A: Allocator + Send> Send for Scoped<A> {}
 
@@ -380,7 +401,7 @@ unsafe impl<A: Allocator> Allocator for Scoped<A> {
     /// [`MAX_ALIGN`]: crate::MAX_ALIGN
     #[inline(always)]
     fn allocate_raw(&self, layout: Layout) -> Result<Block, AllocatorError> {
-        self.bump.alloc(layout)
+        self.bump.alloc(layout, self)
     }
 
     /// Rewinds if `block` is the most recent block, otherwise does nothing.
@@ -419,7 +440,7 @@ unsafe impl<A: Allocator> Allocator for Scoped<A> {
         new_layout: Layout,
     ) -> Result<Block, AllocatorError> {
         // SAFETY: forwarded from the caller.
-        unsafe { self.bump.realloc(block, new_layout) }
+        unsafe { self.bump.realloc(block, new_layout, self) }
     }
 }
 
@@ -430,6 +451,30 @@ unsafe impl<A: Allocator> BlockOwner for Scoped<A> {
     #[inline]
     fn owns_block(&self, block: &Block) -> bool {
         self.bump.owns_block(block)
+    }
+}
+
+/// The growth of a `Scoped` (and of its scopes), through its parent.
+impl<A: Allocator> Grow for Scoped<A> {
+    fn grow(&self, bump: &Bump, layout: Layout) -> Option<core::ptr::NonNull<u8>> {
+        self.chunks.grow(&self.parent, bump, layout)
+    }
+    fn error(&self) -> Option<AllocatorError> {
+        self.chunks.error()
+    }
+    fn release(
+        &self,
+        top: Option<core::ptr::NonNull<Header>>,
+        base: Option<core::ptr::NonNull<Header>>,
+    ) {
+        self.chunks.release(&self.parent, top, base);
+    }
+    fn held(&self) -> (usize, usize) {
+        if self.chunks.is_growable() {
+            self.chunks.held()
+        } else {
+            (0, self.buffer.size())
+        }
     }
 }
 

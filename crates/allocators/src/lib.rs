@@ -21,6 +21,8 @@
 //! | the job | pick | why |
 //! |---|---|---|
 //! | many short-lived values, freed all at once (per frame, per request, a parser's nodes) | [`Scoped`], and [`scope`](Scoped::scope) for nested phases | an allocation is a pointer bump; a scope frees everything it allocated in one step, and the borrow checker keeps its values inside |
+//! | the same, with no size known in advance (bumpalo's `Bump::new()`) | [`Scoped::growable`], with [`scope_guard`](Scoped::scope_guard) and [`checkpoint`](Scoped::checkpoint) | chunks that double from the first; a scope or a checkpoint gives back what it added, and `reset` keeps the largest chunk for the next round |
+//! | a bump arena several threads fill at once (rayon, scoped threads) | [`SharedArena`] | `Sync`: one compare-and-swap per allocation, lock-free growth |
 //! | many values of one size, freed in any order (nodes, messages, buffers) | [`FreeList`] (one thread), [`SyncFreeList`] (shared) | O(1) pop and push, no per-block header, several times faster than `malloc` |
 //! | a fast pool, but never fail when it is full or a request is too big | `pool.with_fallback(Heap)`: [`Fallback`] | small requests from the pool, the rest from the heap; a block that outgrows the pool moves with its contents |
 //! | small objects of many sizes | [`Bucketizer`] of [`FreeList`]s behind a [`Segregator`] | one free list per size class, the heap above a threshold; frees routed by size |

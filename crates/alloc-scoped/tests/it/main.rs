@@ -11,5 +11,7 @@ mod bad_input;
 mod conformance;
 mod example;
 mod frees;
+mod growing;
 mod scopes;
+mod shared;
 mod traits;

@@ -101,3 +101,8 @@ fn debug_output_shows_the_state() {
         "Buffer { capacity: 8, taken: false }"
     );
 }
+
+// The shared arena is `Sync` when its parent is, and `Send` when its parent is.
+assert_impl_all!(alloc_scoped::SharedArena: Send, Sync);
+assert_not_impl_any!(alloc_scoped::SharedArena<LocalHeap>: Send, Sync);
+assert_impl_all!(alloc_scoped::Checkpoint: Send, Sync, Copy);

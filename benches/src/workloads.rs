@@ -73,7 +73,7 @@ pub struct Larson {
 }
 
 impl Larson {
-    /// The inputs: per thread, the initial sizes and [`INPUT_ROUNDS`] rounds of
+    /// The inputs: per thread, the initial sizes and 16 (`INPUT_ROUNDS`) rounds of
     /// replacements, from a fixed seed.
     ///
     /// # Panics
@@ -144,7 +144,7 @@ impl Larson {
         self.initial.iter().map(Vec::len).sum()
     }
 
-    /// The share of frees, over [`INPUT_ROUNDS`] rounds, of a block that another thread
+    /// The share of frees, over 16 (`INPUT_ROUNDS`) rounds, of a block that another thread
     /// allocated: computed from the inputs by replaying who holds which array.
     ///
     /// ```

@@ -1,5 +1,5 @@
 //! The multi-threaded workloads of the `larson`, `xmalloc` and `memory_threads` suites,
-//! generic over a [`Subject`](crate::threaded::Subject). Inputs are generated up front
+//! generic over a `Subject` ([`crate::threaded::Subject`]). Inputs are generated up front
 //! (`test_rng::Rng`, fixed seeds): the timed loops only read them.
 //!
 //! - [`Larson`] (after larson, "server-like"): each thread holds an array of blocks of

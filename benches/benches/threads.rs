@@ -7,12 +7,15 @@
 //! the slowest thread after a common start (thread start-up excluded). One element is one
 //! allocate+free pair of any thread, so the time per element falls as threads scale.
 //!
-//! Subjects, each one instance shared by all threads: `System`, mimalloc, `SyncFreeList`,
-//! `Locked<FreeList>` (spin lock and std `Mutex`), `Locked` around the small-object
-//! allocator `Segregator<256, Bucketizer<FreeList>, System>`, and the global-allocator
-//! adapter `GlobalAllocator<SyncFreeList>` called directly. Beside them, the design the
-//! crate docs advise for many threads: one `FreeList` per thread (a thread-local pool,
-//! nothing shared), as `FreeList per thread`.
+//! Subjects, each one instance shared by all threads: every entry of the list of the
+//! thread suites, `allocators_benches::threaded::for_each_subject` (the peers System,
+//! mimalloc and jemalloc; `SyncFreeList`; `Locked` around the small-object allocator
+//! `Segregator<256, Bucketizer<FreeList>, System>`; the lock-free composition behind
+//! `GlobalAllocator`; and whatever joins that list), then this suite's own:
+//! `Locked<FreeList>` (spin lock and std `Mutex`), the global-allocator adapter
+//! `GlobalAllocator<SyncFreeList>` called directly, and the design the crate docs advise
+//! for many threads: one `FreeList` per thread (a thread-local pool, nothing shared), as
+//! `FreeList per thread`.
 //!
 //! The per-issue thread benchmarks stay in `global.rs` (`Locked` and the adapter) and
 //! `freelist.rs` (`SyncFreeList` against a lock-free prototype).
@@ -20,17 +23,17 @@
 // A std program: the core/alloc import lints are for the `no_std` libraries.
 #![allow(clippy::std_instead_of_core, clippy::std_instead_of_alloc)]
 
-use std::alloc::{GlobalAlloc, Layout, System};
+use std::alloc::{Layout, System};
 use std::hint::black_box;
 use std::ptr::NonNull;
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
-use alloc_compose::{AllocatorExt, Bucketizer};
 use alloc_freelist::{FreeList, SyncFreeList};
 use alloc_global::{GlobalAllocator, Locked, StdMutex};
 use allocators::{Allocator, Block};
-use allocators_benches::{Mimalloc, thread_curve};
+use allocators_benches::thread_curve;
+use allocators_benches::threaded::{Global, Ours, Shape, Subject, Visit, for_each_subject};
 use criterion::measurement::WallTime;
 use criterion::{
     BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main,
@@ -44,33 +47,6 @@ const LAYOUT: Layout = match Layout::from_size_align(64, 8) {
     Err(_) => panic!("valid layout"),
 };
 
-/// Allocation through either interface: our `Allocator` or a `GlobalAlloc`.
-trait Subject: Sync {
-    fn alloc(&self) -> NonNull<u8>;
-    /// # Safety
-    ///
-    /// `p` came from `alloc` of the same subject, on the same thread, and is not used
-    /// afterwards.
-    unsafe fn free(&self, p: NonNull<u8>);
-    /// Called on each thread before the timed part (to set up thread-local state).
-    fn warm(&self) {}
-}
-
-/// An [`Allocator`] as a subject.
-struct Ours<A>(A);
-
-impl<A: Allocator + Sync> Subject for Ours<A> {
-    #[inline]
-    fn alloc(&self) -> NonNull<u8> {
-        self.0.allocate_raw(LAYOUT).unwrap().ptr()
-    }
-    #[inline]
-    unsafe fn free(&self, p: NonNull<u8>) {
-        // SAFETY: a block of this allocator with this layout (caller).
-        unsafe { self.0.deallocate_raw(Block::from_raw_parts(p, LAYOUT)) }
-    }
-}
-
 thread_local! {
     /// Each thread's own pool, for [`PerThread`].
     static POOL: FreeList = FreeList::new(64, PER_THREAD).unwrap();
@@ -79,36 +55,18 @@ thread_local! {
 /// One `FreeList` per thread: nothing is shared, so nothing contends.
 struct PerThread;
 
+/// Only for this suite, which frees every block on the thread that allocated it: a block of
+/// another thread's pool would be refused with a "foreign block" panic, not freed.
 impl Subject for PerThread {
     #[inline]
-    fn alloc(&self) -> NonNull<u8> {
-        POOL.with(|pool| pool.allocate_raw(LAYOUT).unwrap().ptr())
+    fn alloc(&self, layout: Layout) -> NonNull<u8> {
+        POOL.with(|pool| pool.allocate_raw(layout).unwrap().ptr())
     }
     #[inline]
-    unsafe fn free(&self, p: NonNull<u8>) {
-        // SAFETY: allocated by this thread's pool with this layout (`Subject::free`'s
-        // contract: same subject, same thread). A block of another thread's pool would be
-        // refused with a "foreign block" panic, not freed.
-        POOL.with(|pool| unsafe { pool.deallocate_raw(Block::from_raw_parts(p, LAYOUT)) });
-    }
-    fn warm(&self) {
-        POOL.with(|_| {});
-    }
-}
-
-/// A [`GlobalAlloc`] as a subject.
-struct Global<G>(G);
-
-impl<G: GlobalAlloc + Sync> Subject for Global<G> {
-    #[inline]
-    fn alloc(&self) -> NonNull<u8> {
-        // SAFETY: the layout has a non-zero size.
-        NonNull::new(unsafe { self.0.alloc(LAYOUT) }).unwrap()
-    }
-    #[inline]
-    unsafe fn free(&self, p: NonNull<u8>) {
-        // SAFETY: allocated by this allocator with this layout (caller).
-        unsafe { self.0.dealloc(p.as_ptr(), LAYOUT) }
+    unsafe fn free(&self, p: NonNull<u8>, layout: Layout) {
+        // SAFETY: allocated by this thread's pool with this layout (caller, and this suite
+        // frees on the allocating thread).
+        POOL.with(|pool| unsafe { pool.deallocate_raw(Block::from_raw_parts(p, layout)) });
     }
 }
 
@@ -123,16 +81,18 @@ fn run<S: Subject>(subject: &S, orders: &[Vec<u16>], threads: usize, iters: u64)
                 let barrier = &barrier;
                 s.spawn(move || {
                     let mut slots = vec![NonNull::<u8>::dangling(); PER_THREAD];
-                    subject.warm();
+                    // Thread-local state (the per-thread pool) is set up untimed.
+                    // SAFETY: allocated just above with `LAYOUT`, freed once.
+                    unsafe { subject.free(subject.alloc(LAYOUT), LAYOUT) };
                     barrier.wait();
                     let start = Instant::now();
                     for _ in 0..iters {
                         for slot in &mut slots {
-                            *slot = black_box(subject.alloc());
+                            *slot = black_box(subject.alloc(LAYOUT));
                         }
                         for &i in order {
                             // SAFETY: allocated above, freed once (`order` is a permutation).
-                            unsafe { subject.free(black_box(slots[usize::from(i)])) };
+                            unsafe { subject.free(black_box(slots[usize::from(i)]), LAYOUT) };
                         }
                     }
                     start.elapsed()
@@ -147,22 +107,21 @@ fn run<S: Subject>(subject: &S, orders: &[Vec<u16>], threads: usize, iters: u64)
     })
 }
 
-fn subject<S: Subject>(
-    group: &mut BenchmarkGroup<'_, WallTime>,
-    name: &str,
+/// Runs one point of the group on each subject it visits.
+struct Point<'a, 'g> {
+    group: &'a mut BenchmarkGroup<'g, WallTime>,
+    orders: &'a [Vec<u16>],
     threads: usize,
-    subject: &S,
-    orders: &[Vec<u16>],
-) {
-    group.bench_function(BenchmarkId::new(name, threads), |b| {
-        b.iter_custom(|iters| run(subject, orders, threads, iters));
-    });
 }
 
-fn small_objects(count: usize) -> impl Allocator {
-    Bucketizer::<_, 5>::powers_of_two(16, |size| FreeList::new_in(size, count, System))
-        .unwrap()
-        .segregate::<256, _>(System)
+impl Visit for Point<'_, '_> {
+    fn visit<S: Subject>(&mut self, name: &str, subject: &S) {
+        let (orders, threads) = (self.orders, self.threads);
+        self.group
+            .bench_function(BenchmarkId::new(name, threads), |b| {
+                b.iter_custom(|iters| run(subject, orders, threads, iters));
+            });
+    }
 }
 
 fn thread_scaling(c: &mut Criterion) {
@@ -179,37 +138,31 @@ fn thread_scaling(c: &mut Criterion) {
     for threads in counts {
         let capacity = threads * PER_THREAD;
         group.throughput(Throughput::Elements(capacity as u64));
-        let g = &mut group;
-        subject(g, "System", threads, &Global(System), &orders);
-        subject(g, "mimalloc", threads, &Ours(Mimalloc), &orders);
-        let sync = Ours(SyncFreeList::new(64, capacity).unwrap());
-        subject(g, "SyncFreeList", threads, &sync, &orders);
+        let mut point = Point {
+            group: &mut group,
+            orders: &orders,
+            threads,
+        };
+        // The thread-safe subjects of every thread suite (peers, SyncFreeList, ...).
+        let shape = Shape {
+            max_size: LAYOUT.size(),
+            live: capacity,
+        };
+        for_each_subject(System, shape, &mut point);
+        // This suite's own: fixed-size pools behind a lock, the adapter over a
+        // `SyncFreeList`, and the thread-local design.
         let spin = Ours(Locked::new(FreeList::new(64, capacity).unwrap()));
-        subject(g, "Locked<FreeList>", threads, &spin, &orders);
+        point.visit("Locked<FreeList>", &spin);
         let mutex = Ours(Locked::with_lock(
             FreeList::new(64, capacity).unwrap(),
             StdMutex::new(),
         ));
-        subject(g, "Locked<FreeList,StdMutex>", threads, &mutex, &orders);
-        let small = Ours(Locked::new(small_objects(capacity)));
-        subject(
-            g,
-            "Locked<Segregator<Bucketizer>>",
-            threads,
-            &small,
-            &orders,
-        );
-        subject(g, "FreeList per thread", threads, &PerThread, &orders);
+        point.visit("Locked<FreeList,StdMutex>", &mutex);
         let adapter = Global(GlobalAllocator::new(
             SyncFreeList::new(64, capacity).unwrap(),
         ));
-        subject(
-            g,
-            "GlobalAllocator<SyncFreeList>",
-            threads,
-            &adapter,
-            &orders,
-        );
+        point.visit("GlobalAllocator<SyncFreeList>", &adapter);
+        point.visit("FreeList per thread", &PerThread);
     }
     group.finish();
 }

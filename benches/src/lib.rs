@@ -4,6 +4,9 @@
 // A std program: the core/alloc import lints are for the `no_std` libraries.
 #![allow(clippy::std_instead_of_core, clippy::std_instead_of_alloc)]
 
+pub mod threaded;
+pub mod workloads;
+
 /// mimalloc (a `GlobalAlloc`) as an [`Allocator`](allocators::Allocator), so that it runs
 /// through the same generic workloads as our allocators.
 ///

@@ -61,15 +61,17 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         ));
     }
     let mut summary = report::summary(&mut results, quick);
-    // The memory bench writes its own table; it joins the summary when it ran now.
-    let memory = target.join("bench-memory.md");
-    let fresh = std::fs::metadata(&memory)
-        .and_then(|m| m.modified())
-        .is_ok_and(|t| t >= started);
-    if fresh {
-        if let Ok(text) = std::fs::read_to_string(&memory) {
-            summary.push('\n');
-            summary.push_str(&text);
+    // The memory benches write their own tables; they join the summary when they ran now.
+    for name in ["bench-memory.md", "bench-memory-threads.md"] {
+        let memory = target.join(name);
+        let fresh = std::fs::metadata(&memory)
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t >= started);
+        if fresh {
+            if let Ok(text) = std::fs::read_to_string(&memory) {
+                summary.push('\n');
+                summary.push_str(&text);
+            }
         }
     }
     let out = target.join("bench-summary.md");

@@ -13,6 +13,7 @@ mod ci;
 mod cmd;
 mod fuzz;
 mod miri;
+mod realworld;
 mod release;
 mod tidy;
 mod valgrind;
@@ -38,6 +39,9 @@ tasks:
   valgrind                      the integration tests under valgrind memcheck
   stress                        the thread stress test, in release mode
   bench [--quick] [NAME...]     the benchmark suite, then the ratio table (target/bench-summary.md)
+  realworld [--runs N] [--alloc NAME...] [--suite NAME...]
+                                the test suites of regex, serde_json, hashbrown and rayon with
+                                each allocator as #[global_allocator] (target/realworld/summary.md)
   help                          this text
 ";
 
@@ -58,6 +62,7 @@ fn main() -> ExitCode {
         Some("valgrind") => valgrind::run(),
         Some("stress") => ci::stress(),
         Some("bench") => bench::run(&args[1..]),
+        Some("realworld") => realworld::run(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             print!("{HELP}");
             Ok(())

@@ -114,7 +114,7 @@ fn is_system(subject: &str) -> bool {
 fn is_peer(subject: &str) -> bool {
     let s = subject.to_ascii_lowercase();
     is_system(subject)
-        || ["mimalloc", "bumpalo", "bump-scope"]
+        || ["mimalloc", "jemalloc", "bumpalo", "bump-scope"]
             .iter()
             .any(|p| s.starts_with(p))
 }
@@ -152,7 +152,7 @@ pub(crate) fn summary(results: &mut [BenchResult], quick: bool) -> String {
     let _ = writeln!(out, "{}\n", machine_description(quick));
     out.push_str(
         "Ratios are time per operation against the system allocator and against the fastest \
-         peer (System, mimalloc, bumpalo, bump-scope) at the same point of the same group, \
+         peer (System, mimalloc, jemalloc, bumpalo, bump-scope) at the same point of the same group, \
          in the same run: below 1.00 is faster.\n\n",
     );
     // At a glance: each allocator per suite, geometric means over every point of the
@@ -244,7 +244,7 @@ fn suite_of(group: &str) -> &str {
         "bump" | "scoped" => "bump",
         "pool" | "freelist" | "small_objects" | "heap" => "pool",
         "compose" => "composition",
-        "global" | "threads" => "threads",
+        "global" | "threads" | "larson" | "xmalloc" => "threads",
         other => other,
     }
 }
@@ -426,6 +426,8 @@ mod tests {
         assert!(!is_peer("GlobalAllocator<System>"));
         assert_eq!(suite_of("scoped/vec_growth"), "bump");
         assert_eq!(suite_of("global/adapter_batch_1_threads"), "threads");
+        assert_eq!(suite_of("larson/8_64B"), "threads");
+        assert!(is_peer("jemalloc"));
         assert_eq!(geomean(&[0.5, 2.0]), "1.00");
         assert_eq!(summarise(&[0.5, 2.0]), "1.00 [0.50–2.00]");
         assert!(

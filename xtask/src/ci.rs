@@ -112,6 +112,7 @@ pub(crate) fn run(options: Options) -> Result<(), String> {
     // thread stress test runs optimised (more rounds, real contention).
     release_tests()?;
     stress()?;
+    loom()?;
     cargo(
         &["doc", "--workspace", "--no-deps"],
         &[("RUSTDOCFLAGS", "-D warnings")],
@@ -176,6 +177,30 @@ fn release_tests() -> Result<(), String> {
         &[],
     )?;
     cargo(&["test", "--release", "-p", "alloc-compose"], &[])
+}
+
+/// The loom models of the lock-free code (`SharedFreeList`, `SharedArena`): every
+/// interleaving within loom's bounds. `--cfg loom` swaps loom's atomics in, so it builds
+/// in a target folder of its own (the other steps' builds stay valid).
+pub(crate) fn loom() -> Result<(), String> {
+    let target = cmd::workspace_root().join("target").join("loom");
+    let target = target.to_string_lossy().into_owned();
+    cargo(
+        &[
+            "test",
+            "--release",
+            "-p",
+            "alloc-global",
+            "-p",
+            "alloc-scoped",
+            "--test",
+            "loom",
+        ],
+        &[
+            ("RUSTFLAGS", "--cfg loom"),
+            ("CARGO_TARGET_DIR", target.as_str()),
+        ],
+    )
 }
 
 /// The thread stress test of the thread-safe allocators, in release mode (bounded time).

@@ -80,6 +80,7 @@ mod heap;
 mod lock;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod vocabulary;
 
 pub use allocator::{Allocator, BlockOwner, move_block};
 pub use block::Block;

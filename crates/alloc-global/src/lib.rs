@@ -142,23 +142,9 @@ pub use locked::Locked;
 #[cfg(target_has_atomic = "64")]
 pub use shared_list::SharedFreeList;
 
-// The vocabulary of `alloc-core`, so that this crate alone is enough: the traits, the
-// types their methods take and return, the heap, and the allocator-api2 crates (with
-// their collections) whose traits this crate's allocators implement.
-#[cfg(feature = "alloc")]
-#[doc(no_inline)]
-pub use alloc_core::Heap;
-#[cfg(feature = "allocator-api2-02")]
-#[doc(no_inline)]
-pub use alloc_core::api2_02;
-#[cfg(feature = "allocator-api2-03")]
-#[doc(no_inline)]
-pub use alloc_core::api2_03;
-#[cfg(feature = "allocator-api2-04")]
-#[doc(no_inline)]
-pub use alloc_core::api2_04;
-#[doc(no_inline)]
-pub use alloc_core::{AllocBox, Allocator, AllocatorError, Block, BlockOwner, InitError};
+// The vocabulary of `alloc-core` (traits, block, errors, heap, the allocator-api2
+// crates), so that this crate alone is enough: written once, in alloc-core.
+alloc_core::__leaf_vocabulary!();
 
 /// The traits, for `use alloc_global::prelude::*`: [`Allocator`] and [`BlockOwner`].
 ///

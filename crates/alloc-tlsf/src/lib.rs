@@ -45,20 +45,9 @@ mod tlsf;
 
 pub use tlsf::{NoParent, Tlsf};
 
-#[cfg(feature = "alloc")]
-#[doc(no_inline)]
-pub use alloc_core::Heap;
-#[cfg(feature = "allocator-api2-02")]
-#[doc(no_inline)]
-pub use alloc_core::api2_02;
-#[cfg(feature = "allocator-api2-03")]
-#[doc(no_inline)]
-pub use alloc_core::api2_03;
-#[cfg(feature = "allocator-api2-04")]
-#[doc(no_inline)]
-pub use alloc_core::api2_04;
-#[doc(no_inline)]
-pub use alloc_core::{AllocBox, Allocator, AllocatorError, Block, BlockOwner, InitError};
+// The vocabulary of `alloc-core` (traits, block, errors, heap, the allocator-api2
+// crates), so that this crate alone is enough: written once, in alloc-core.
+alloc_core::__leaf_vocabulary!();
 
 /// The traits, for `use alloc_tlsf::prelude::*`: [`Allocator`] and [`BlockOwner`].
 ///

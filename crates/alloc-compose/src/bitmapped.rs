@@ -132,7 +132,7 @@ impl<P: Allocator> Bitmapped<P> {
     /// let alloc = Bitmapped::new_in(4096, 16, Heap).unwrap();
     /// let page = alloc.allocate([0u8; 4096]).unwrap();
     /// assert_eq!(page.as_ptr().addr() % 4096, 0);
-    /// assert_eq!(Bitmapped::new_in(64, usize::MAX >> 4, Heap).err(), Some(AllocatorError::SizeOverflow));
+    /// assert_eq!(Bitmapped::new_in(64, usize::MAX >> 4, Heap).unwrap_err().kind(), AllocatorError::SizeOverflow);
     /// ```
     pub fn new_in(block_size: usize, blocks: usize, parent: P) -> Result<Self, InitError> {
         if !block_size.is_power_of_two() {

@@ -19,7 +19,7 @@ struct Live {
 }
 
 /// Runs `ops` on `alloc`, checking the allocator contract at each step, then gives every
-/// live block back. See the [module docs](self) for what is checked.
+/// live block back. See the [module docs](crate::testing) for what is checked.
 ///
 /// After a violation the live blocks are not given back: the allocator has broken its
 /// contract, and freeing into it could make matters worse. An allocator that owns its
@@ -54,7 +54,7 @@ pub fn run_ops<A: Allocator + ?Sized>(alloc: &A, ops: &[Op]) -> Result<Report, V
 ///
 /// # Examples
 ///
-/// With `Bump`, the small owner of [`Conformance::check_owner`]'s example:
+/// With `Bump`, the small owner of [`Conformance::check_owner`](super::Conformance::check_owner)'s example:
 ///
 /// ```
 /// use alloc_core::testing::{run_ops_owner, Op};

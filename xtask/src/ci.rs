@@ -27,11 +27,12 @@ const LIBRARIES: [&str; 7] = [
 ];
 
 /// The leaves that `leaf-alone` proves usable on their own, one feature each.
-const LEAVES: [&str; 4] = [
+const LEAVES: [&str; 5] = [
     "alloc-scoped",
     "alloc-freelist",
     "alloc-compose",
     "alloc-global",
+    "alloc-tlsf",
 ];
 
 /// Which parts of CI to run.

@@ -233,9 +233,10 @@ fn a_static_buffer_serves_until_full() {
     // checkers such as valgrind and Miri would report).
     static mut BUFFER: [MaybeUninit<u8>; 4096] = [MaybeUninit::uninit(); 4096];
     let heap = Tlsf::new();
+    let buffer = &raw mut BUFFER;
     // SAFETY: this test is the only code that names `BUFFER`, and it runs once per process,
     // so this is the only reference to it ever made.
-    let buffer: &'static mut [MaybeUninit<u8>] = unsafe { &mut *(&raw mut BUFFER) };
+    let buffer: &'static mut [MaybeUninit<u8>] = unsafe { &mut *buffer };
     heap.add_static(buffer);
     let mut n = 0;
     while heap.allocate_raw(Layout::new::<[u8; 100]>()).is_ok() {

@@ -313,9 +313,13 @@ impl Control {
                 if addr % GRAN != 0 {
                     return Err(Refused::Foreign);
                 }
-                let h = user.wrapping_sub(HDR).cast::<Hdr>();
-                // SAFETY: `h` is a GRAN-aligned address inside a region, where every
-                // position the heap ever used as a header was written by it.
+                // The header is reached through the region's own pointer, never through
+                // `user`: a caller's pointer may carry the provenance of the user part only
+                // (a `Box` retags it so), and may not be ours at all.
+                let h = r.cast::<u8>().with_addr(addr).cast::<Hdr>();
+                // SAFETY: `h` is a GRAN-aligned address inside a region (checked), with the
+                // provenance of the region's record, which covers the whole region; every
+                // position the heap ever used as a header there was written by it.
                 let size = unsafe { (*h).size };
                 let bsize = size & !FLAGS;
                 if size & FLAGS != 0 || bsize < MIN_BLOCK || bsize > region.end - addr {

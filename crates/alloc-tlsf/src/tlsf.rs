@@ -79,7 +79,10 @@ unsafe impl Allocator for NoParent {
 /// use alloc_tlsf::{Allocator, Tlsf};
 /// use core::mem::MaybeUninit;
 ///
-/// let buffer: &'static mut [MaybeUninit<u8>] = Box::leak(Box::new([MaybeUninit::uninit(); 4096]));
+/// static mut BUFFER: [MaybeUninit<u8>; 4096] = [MaybeUninit::uninit(); 4096];
+///
+/// // SAFETY: the only reference ever taken to `BUFFER` (an embedded program's heap).
+/// let buffer: &'static mut [MaybeUninit<u8>] = unsafe { &mut *(&raw mut BUFFER) };
 /// let heap = Tlsf::new();
 /// heap.add_static(buffer);
 /// let a = heap.allocate([1u64; 100]).unwrap();
@@ -228,12 +231,15 @@ impl<P: Allocator> Tlsf<P> {
     /// use alloc_tlsf::{Allocator, Heap, Tlsf};
     /// use core::{alloc::Layout, ptr::NonNull};
     ///
-    /// let heap = Tlsf::new();
     /// let memory = Heap.allocate_raw(Layout::from_size_align(1 << 16, 16).unwrap()).unwrap();
-    /// // SAFETY: the block is valid for its size and only the heap uses it from now on
-    /// // (it is leaked: the heap does not give it back).
+    /// let heap = Tlsf::new();
+    /// // SAFETY: the block is valid for its size and only the heap uses it until the heap
+    /// // is dropped (the heap does not give it back: that is ours to do, below).
     /// assert!(unsafe { heap.add_region(memory.ptr(), memory.size()) });
     /// assert!(heap.allocate([0u8; 60_000]).is_ok());
+    /// drop(heap);
+    /// // SAFETY: the heap is gone, and `memory` is Heap's block, given back once.
+    /// unsafe { Heap.deallocate_raw(memory) };
     /// ```
     pub unsafe fn add_region(&self, ptr: NonNull<u8>, len: usize) -> bool {
         // SAFETY: forwarded from the caller.

@@ -5,10 +5,6 @@
 
 // Tests are std programs: the core/alloc import lints are for the `no_std` libraries.
 #![allow(clippy::std_instead_of_core, clippy::std_instead_of_alloc)]
-// Not under Miri for now: Miri found that Tlsf's foreign-block check reads the header in
-// front of the block, which for memory Tlsf never handed out is itself out of bounds
-// (issue 17 stays open for it). Natively every row here passes.
-#![cfg(not(miri))]
 
 use allocators::AllocatorError::{OutOfMemory, SizeOverflow, TooLarge, UnsupportedAlignment};
 use allocators::{Affix, Allocator, Bitmapped, Block, FreeList, Heap, Quantizer, Tlsf};

@@ -12,9 +12,6 @@
 #![cfg(feature = "std")]
 // Tests are std programs: the core/alloc import lints are for the `no_std` libraries.
 #![allow(clippy::std_instead_of_core, clippy::std_instead_of_alloc)]
-// Not under Miri for now: Miri reports leaks of the Locked<Tlsf> it runs there (issue 17
-// stays open for it). Natively the global allocator test passes, valgrind-clean.
-#![cfg(not(miri))]
 
 use std::collections::{BTreeMap, HashMap};
 use std::mem::MaybeUninit;
@@ -103,9 +100,8 @@ fn threads_build_and_drop_collections_on_the_tlsf_heap() {
 
 #[test]
 fn a_locked_tlsf_shared_by_threads_through_the_allocator_api() {
-    let heap: &'static Locked<Tlsf<allocators::Heap>> = Box::leak(Box::new(Locked::new(
-        Tlsf::new_in(allocators::Heap, 1 << 16).unwrap(),
-    )));
+    let heap = Locked::new(Tlsf::new_in(allocators::Heap, 1 << 16).unwrap());
+    let heap = &heap;
     let rounds = if cfg!(miri) { 20 } else { 20_000 };
     std::thread::scope(|scope| {
         for t in 0..4u64 {

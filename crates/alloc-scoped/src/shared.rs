@@ -443,11 +443,13 @@ impl<A: Allocator> SharedArena<A> {
         loop {
             let new = down(ptr.addr(), layout).filter(|&n| n >= h.start)?;
             let new_ptr = ptr.with_addr(new);
-            // Relaxed is enough: the pointer's own modification order keeps the blocks
-            // apart, and no data travels through it.
+            // The pointer's own modification order keeps the blocks apart. Acquire on
+            // success: the bytes may have been a block another thread wrote and then gave
+            // back (`deallocate_raw` rewinds with Release), and its writes must happen
+            // before ours.
             match h
                 .ptr
-                .compare_exchange_weak(ptr, new_ptr, Ordering::Relaxed, Ordering::Relaxed)
+                .compare_exchange_weak(ptr, new_ptr, Ordering::Acquire, Ordering::Relaxed)
             {
                 Ok(_) => return NonNull::new(new_ptr),
                 Err(now) => ptr = now,
@@ -557,10 +559,12 @@ unsafe impl<A: Allocator> Allocator for SharedArena<A> {
         // SAFETY: `block` lies in the chunk (checked by `find`): its end is at most the
         // header's address.
         let end = unsafe { at.add(block.size()) };
-        // Fails harmlessly if another block was carved below it meanwhile.
+        // Fails harmlessly if another block was carved below it meanwhile. Release: the
+        // next thread to carve these bytes (Acquire) must see every write made to them
+        // here first, or the two threads' accesses would race (Miri found this race).
         let _ = h
             .ptr
-            .compare_exchange(at, end, Ordering::Relaxed, Ordering::Relaxed);
+            .compare_exchange(at, end, Ordering::Release, Ordering::Relaxed);
     }
 }
 

@@ -20,7 +20,7 @@ fn the_shared_arena_passes() {
     }
     let report = kit().tests(300).check_owner(|| {
         let mut arena = SharedArena::new(0);
-        arena.set_limit(Some(20_000));
+        arena.set_limit(Some(4096)); // one first chunk, no growth
         arena
     });
     assert!(report.failures > 0);
@@ -60,6 +60,38 @@ fn threads_allocate_at_once_without_overlap() {
         }
     });
     let stats = arena.stats();
+    assert_eq!(
+        stats.capacity,
+        stats.allocated + stats.remaining + stats.wasted
+    );
+}
+
+/// A block given back rewinds the chunk's pointer, and the next thread to allocate carves
+/// the same bytes: the first thread's writes must happen before the second's. Under Miri
+/// this is the test that failed (a data race) while the rewind and the carve were Relaxed.
+#[test]
+fn bytes_given_back_by_one_thread_are_carved_by_another_without_a_race() {
+    let rounds = if cfg!(miri) { 30 } else { 20_000 };
+    let arena = SharedArena::new(4096);
+    std::thread::scope(|s| {
+        for t in 0..3u8 {
+            let arena = &arena;
+            s.spawn(move || {
+                for i in 0..rounds {
+                    let tag = t.wrapping_mul(31).wrapping_add(i as u8);
+                    let b = arena.allocate_slice_with(24, |_| tag).unwrap();
+                    assert!(
+                        b.iter().all(|&x| x == tag),
+                        "another thread wrote in the block"
+                    );
+                    // Given back at once: the pointer rewinds unless someone carved below.
+                }
+            });
+        }
+    });
+    let stats = arena.stats();
+    // Bytes given back while another thread had carved below stay allocated until reset.
+    assert!(stats.allocated <= 3 * rounds * 24, "{stats:?}");
     assert_eq!(
         stats.capacity,
         stats.allocated + stats.remaining + stats.wasted

@@ -3,7 +3,7 @@
 use core::alloc::Layout;
 use core::fmt;
 use core::marker::PhantomData;
-use core::mem::{align_of, size_of};
+use core::mem::{align_of, needs_drop, size_of};
 use core::ptr::{self, NonNull};
 
 use alloc_core::{Allocator, AllocatorError, Block, BlockOwner};
@@ -362,11 +362,16 @@ impl<A, P, S> Affix<A, P, S> {
         };
         let size = offset + suffix_at + size_of::<S>();
         let align = block.align().max(align_of::<P>()).max(align_of::<S>());
+        // Wrapping arithmetic: for a block of ours it is the inner block's start; for a
+        // block we never handed out (bad input) the address stays defined, so that the
+        // inner allocator can check it and refuse (docs/bad-input.md, note A).
+        let Some(ptr) = NonNull::new(block.as_ptr().wrapping_sub(offset)) else {
+            foreign(block)
+        };
         // SAFETY: the same arithmetic that built the inner request of this block, with a
         // size at least the requested one and at most the one the inner block holds
         // (see "Reported sizes"), so the layout is valid and the block fits.
         unsafe {
-            let ptr = block.ptr().sub(offset);
             Block::from_raw_parts_unchecked(ptr, Layout::from_size_align_unchecked(size, align))
         }
     }
@@ -494,11 +499,16 @@ unsafe impl<A: Allocator, P: Default, S: Default> Allocator for Affix<A, P, S> {
         }
         // SAFETY: the caller gives back a live block of ours: its affixes are initialised
         // and dropped once each, here. The inner block is computed before user code (the
-        // affixes' `Drop`) runs; it depends on nothing but `block`.
+        // affixes' `Drop`) runs; it depends on nothing but `block`. Affixes that need no
+        // drop are not touched, so a foreign block reaches the inner allocator's check.
         unsafe {
             let inner = Self::inner_block(&block);
-            ptr::drop_in_place(self.prefix_ptr(&block).as_ptr());
-            ptr::drop_in_place(self.suffix_ptr(&block).as_ptr());
+            if needs_drop::<P>() {
+                ptr::drop_in_place(self.prefix_ptr(&block).as_ptr());
+            }
+            if needs_drop::<S>() {
+                ptr::drop_in_place(self.suffix_ptr(&block).as_ptr());
+            }
             self.inner.deallocate_raw(inner);
         }
     }
@@ -581,6 +591,14 @@ unsafe impl<A: BlockOwner, P: Default, S: Default> BlockOwner for Affix<A, P, S>
 }
 
 alloc_core::impl_allocator_api2!(impl[A, P, S] for Affix<A, P, S> where [A: Allocator, P: Default, S: Default]);
+
+/// The panic for a block whose inner block would start at address 0: never one of ours.
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn foreign(block: &Block) -> ! {
+    panic!("Affix: {block:?} is not a block of this allocator (no inner block can hold it)")
+}
 
 #[cfg(test)]
 mod tests {

@@ -14,17 +14,6 @@ pub(crate) fn run() -> Result<(), String> {
     for package in EXCLUDES {
         args.extend(["--exclude", package]);
     }
-    // Known Miri findings not fixed yet, skipped here with their reasons (natively these
-    // doctests pass): the SharedArena example in alloc-scoped's README shows a data race
-    // between threads (issue 15, to fix first); Tlsf's doctests leak their regions under
-    // Miri (issue 17).
-    args.extend([
-        "--",
-        "--skip",
-        "crates/alloc-scoped/src/lib.rs - ReadmeDoctests",
-        "--skip",
-        "crates/alloc-tlsf/src/tlsf.rs",
-    ]);
     cargo(&args, &[("MIRIFLAGS", "-Zmiri-strict-provenance")])
 }
 

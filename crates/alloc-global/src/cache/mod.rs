@@ -652,7 +652,12 @@ impl<A: Allocator> ThreadCache<A> {
 unsafe impl<A: BlockOwner> BlockOwner for ThreadCache<A> {
     fn owns_block(&self, block: &Block) -> bool {
         match route(block.size(), block.align()) {
-            Route::Class(c) => self.backing.owns_block(&class_block(block.ptr(), c, ALIGN)),
+            // Every class block is 16-aligned: one that is not was never ours (and cannot
+            // be described with the class layout).
+            Route::Class(c) => {
+                block.addr() % ALIGN == 0
+                    && self.backing.owns_block(&class_block(block.ptr(), c, ALIGN))
+            }
             Route::Empty => false,
             Route::Backing => self.backing.owns_block(block),
         }

@@ -14,8 +14,30 @@ pub(crate) fn run() -> Result<(), String> {
     for package in EXCLUDES {
         args.extend(["--exclude", package]);
     }
-    cargo(&args, &[("MIRIFLAGS", "-Zmiri-strict-provenance")])
+    // The `Box`-over-every-block tests run under Tree Borrows, in a pass of their own
+    // (see crates/allocators/tests/boxes.rs for why); everything else under Stacked
+    // Borrows.
+    args.extend(["--", "--skip", TREE_BORROWS_PREFIX]);
+    cargo(&args, &[("MIRIFLAGS", "-Zmiri-strict-provenance")])?;
+    cargo(
+        &[
+            "+nightly",
+            "miri",
+            "test",
+            "-p",
+            "allocators",
+            "--all-features",
+            "--test",
+            "boxes",
+            "--",
+            TREE_BORROWS_PREFIX,
+        ],
+        &[("MIRIFLAGS", "-Zmiri-strict-provenance -Zmiri-tree-borrows")],
+    )
 }
+
+/// Tests whose names start with this run under Tree Borrows instead of Stacked Borrows.
+const TREE_BORROWS_PREFIX: &str = "tree_borrows_";
 
 fn ensure_miri() -> Result<(), String> {
     if !cmd::succeeds("cargo", &["+nightly", "miri", "--version"]) {

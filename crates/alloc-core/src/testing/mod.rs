@@ -267,10 +267,30 @@ impl fmt::Display for Counterexample {
     }
 }
 
+/// The most sequences a [`Conformance`] run makes under Miri.
+///
+/// # Examples
+///
+/// ```
+/// assert!(alloc_core::testing::MIRI_TESTS >= 1);
+/// ```
+pub const MIRI_TESTS: u64 = 10;
+
+/// The most operations per sequence under Miri.
+///
+/// # Examples
+///
+/// ```
+/// assert!(alloc_core::testing::MIRI_MAX_OPS >= 1);
+/// ```
+pub const MIRI_MAX_OPS: usize = 40;
+
 /// The property-test driver: how many sequences, how long, and what to check.
 ///
-/// Defaults: 10,000 sequences of up to 100 operations; under Miri, 20 sequences of up to
-/// 40 operations.
+/// Defaults: 10,000 sequences of up to 100 operations; under Miri, at most
+/// [`MIRI_TESTS`] sequences of at most [`MIRI_MAX_OPS`] operations whatever is asked
+/// (Miri is thousands of times slower; it is there to find undefined behaviour on each
+/// path, which a few sequences reach, while the native runs bring the volume).
 ///
 /// The environment variable `ALLOC_CORE_CONFORMANCE_TESTS`, when set to a number, caps the
 /// number of sequences of every run (for slow runners such as valgrind, where the point is
@@ -310,12 +330,12 @@ impl Conformance {
     #[must_use]
     pub fn new() -> Self {
         Self {
-            tests: if cfg!(miri) { 20 } else { 10_000 },
-            max_ops: 100,
+            tests: if cfg!(miri) { MIRI_TESTS } else { 10_000 },
+            max_ops: if cfg!(miri) { MIRI_MAX_OPS } else { 100 },
         }
     }
 
-    /// Runs `n` sequences (under Miri, at most 20 of them, to stay fast).
+    /// Runs `n` sequences (under Miri, at most [`MIRI_TESTS`] of them, to stay fast).
     ///
     /// # Examples
     ///
@@ -328,11 +348,12 @@ impl Conformance {
     /// ```
     #[must_use]
     pub fn tests(mut self, n: u64) -> Self {
-        self.tests = if cfg!(miri) { n.min(20) } else { n };
+        self.tests = if cfg!(miri) { n.min(MIRI_TESTS) } else { n };
         self
     }
 
-    /// Generates sequences of up to `n` operations.
+    /// Generates sequences of up to `n` operations (under Miri, at most
+    /// [`MIRI_MAX_OPS`]).
     ///
     /// # Examples
     ///
@@ -349,7 +370,7 @@ impl Conformance {
     /// ```
     #[must_use]
     pub fn max_ops(mut self, n: usize) -> Self {
-        self.max_ops = n.max(1);
+        self.max_ops = if cfg!(miri) { n.min(MIRI_MAX_OPS) } else { n }.max(1);
         self
     }
 
@@ -684,92 +705,4 @@ where
 }
 
 #[cfg(test)]
-mod tests {
-    use super::model::layout;
-    use super::{Conformance, Op, run_ops};
-    use crate::Heap;
-    use alloc::vec::Vec;
-    use quickcheck::{Arbitrary, Gen};
-
-    /// Every shrink candidate of an operation is a different, valid operation (its layout
-    /// can be built), no larger in any field, and of the same kind or simpler (a
-    /// reallocation may become an allocation of its layout, never the reverse): shrinking
-    /// terminates and stays valid.
-    #[test]
-    fn op_shrink_candidates_are_valid_and_smaller() {
-        let mut g = Gen::new(100);
-        for _ in 0..if cfg!(miri) { 20 } else { 2_000 } {
-            let op = Op::arbitrary(&mut g);
-            for candidate in op.shrink().take(64) {
-                assert_ne!(candidate, op);
-                match (op, candidate) {
-                    (
-                        Op::Alloc {
-                            size, align_log2, ..
-                        },
-                        Op::Alloc {
-                            size: s,
-                            align_log2: a,
-                            ..
-                        },
-                    ) => {
-                        assert!(s <= size && a <= align_log2, "{op:?} -> {candidate:?}");
-                        let _ = layout(s, a);
-                    }
-                    (Op::Free { index }, Op::Free { index: i }) => assert!(i <= index),
-                    (
-                        Op::Realloc {
-                            size, align_log2, ..
-                        },
-                        Op::Alloc {
-                            size: s,
-                            align_log2: a,
-                            zeroed: false,
-                        },
-                    ) => assert!(s == size && a == align_log2, "{op:?} -> {candidate:?}"),
-                    (
-                        Op::Realloc {
-                            index,
-                            size,
-                            align_log2,
-                        },
-                        Op::Realloc {
-                            index: i,
-                            size: s,
-                            align_log2: a,
-                        },
-                    ) => {
-                        assert!(i <= index && s <= size && a <= align_log2);
-                        let _ = layout(s, a);
-                    }
-                    _ => panic!("shrinking changed the kind of {op:?} to {candidate:?}"),
-                }
-            }
-        }
-    }
-
-    /// Every shrunk sequence (fewer operations, or smaller ones) still runs: frees and
-    /// reallocations of blocks that are gone pick a live block modulo the count.
-    #[test]
-    fn shrunk_sequences_stay_valid() {
-        let mut g = Gen::new(40);
-        for _ in 0..if cfg!(miri) { 2 } else { 100 } {
-            let ops = Vec::<Op>::arbitrary(&mut g);
-            for candidate in ops.shrink().take(if cfg!(miri) { 3 } else { 40 }) {
-                assert!(candidate.len() <= ops.len());
-                run_ops(&Heap, &candidate).unwrap();
-            }
-        }
-    }
-
-    #[test]
-    fn the_default_volume_is_ten_thousand_sequences() {
-        let kit = Conformance::new();
-        let expected = if cfg!(miri) { 20 } else { 10_000 };
-        assert_eq!(kit.tests, expected);
-        assert_eq!(
-            Conformance::new().tests(50).tests,
-            if cfg!(miri) { 20 } else { 50 }
-        );
-    }
-}
+mod tests;

@@ -209,6 +209,10 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "safe code only (the module forbids unsafe): nothing for Miri to find; it runs natively"
+    )]
     fn a_model_of_bools_agrees() {
         // Every run length at every offset, against a plain array of bools.
         for len in [1, 63, 64, 65, 130, 4 * WORD] {

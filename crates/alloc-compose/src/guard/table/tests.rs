@@ -276,7 +276,7 @@ fn the_table_agrees_with_a_model() {
     let t = Owned::new();
     // (address, size, live) for every address recorded since the last rebuild.
     let mut model: Vec<(usize, usize, bool)> = Vec::new();
-    let steps = if cfg!(miri) { 400 } else { 20_000 };
+    let steps = if cfg!(miri) { 150 } else { 20_000 };
     let mut x: usize = 1;
     for step in 0..steps {
         // A simple permutation of 2048 addresses, 16 bytes apart, so addresses recur.

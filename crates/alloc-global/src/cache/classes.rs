@@ -99,6 +99,10 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "an exhaustive check of safe arithmetic (the module forbids unsafe): nothing for Miri to find; it runs natively"
+    )]
     fn class_of_is_the_smallest_class_that_fits() {
         for size in 1..=MAX_SIZE {
             let c = class_of(size);
@@ -108,6 +112,10 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "an exhaustive check of safe arithmetic (the module forbids unsafe): nothing for Miri to find; it runs natively"
+    )]
     fn waste_is_bounded() {
         for size in 129..=MAX_SIZE {
             assert!(

@@ -79,7 +79,7 @@ fn alignments_above_a_page_are_served_and_kept_across_reallocation() {
 
 #[test]
 fn zeroed_blocks_are_zero() {
-    for size in [1, 5000, 1 << 20] {
+    for size in [1, 5000, if cfg!(miri) { 1 << 16 } else { 1 << 20 }] {
         let b = Pages.allocate_zeroed_raw(layout(size, 8)).unwrap();
         // SAFETY: valid for `size()` initialised bytes.
         let bytes = unsafe { core::slice::from_raw_parts(b.as_ptr(), b.size()) };

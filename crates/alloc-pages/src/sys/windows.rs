@@ -111,7 +111,7 @@ pub(crate) fn map_guarded(len: usize) -> Option<NonNull<u8>> {
     let guard = unsafe { base.add(len) };
     let mut old = 0;
     // SAFETY: the last page of our reservation, unused.
-    if unsafe { VirtualProtect(guard.as_ptr().cast(), page, PAGE_NOACCESS, &mut old) } == 0 {
+    if unsafe { VirtualProtect(guard.as_ptr().cast(), page, PAGE_NOACCESS, &raw mut old) } == 0 {
         // SAFETY: the reservation just made, unused.
         unsafe { release(base) };
         return None;
@@ -127,7 +127,7 @@ pub(crate) fn map_guarded(len: usize) -> Option<NonNull<u8>> {
 pub(crate) unsafe fn retire(ptr: NonNull<u8>, len: usize) {
     let mut old = 0;
     // SAFETY: the caller's promise: our pages, unused.
-    let ok = unsafe { VirtualProtect(ptr.as_ptr().cast(), len, PAGE_NOACCESS, &mut old) };
+    let ok = unsafe { VirtualProtect(ptr.as_ptr().cast(), len, PAGE_NOACCESS, &raw mut old) };
     debug_assert!(ok != 0, "alloc_pages: VirtualProtect(PAGE_NOACCESS) failed");
 }
 

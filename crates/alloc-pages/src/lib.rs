@@ -63,7 +63,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg_attr(feature = "nightly", feature(allocator_api))]
 
-#[cfg(any(feature = "alloc", miri))]
+#[cfg(any(all(feature = "std", any(unix, windows)), miri))]
 extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;

@@ -31,8 +31,11 @@
 //! operating system to ask for pages. Use a `Tlsf` or a `Scoped` over a static buffer
 //! there.
 //!
-//! Under **Miri**, which does not emulate `mprotect` or `mremap`, both types take their
-//! memory from the global heap instead (page-aligned blocks, without guard pages), so that
+//! Under **Miri** both types take their memory from the global heap instead. Miri
+//! (checked with nightly 1.97) emulates anonymous `mmap` and `mremap`, but treats an
+//! `munmap` of part of a mapping (which `Pages` needs to trim an over-aligned mapping and
+//! to shrink in place) as undefined behaviour, and has no `mprotect` (which `Protected`
+//! needs). The fallback hands out page-aligned heap blocks, without guard pages, so that
 //! Miri checks everything above the system calls: the rounding, alignment and
 //! reallocation logic of `Pages`, and the records and checks of `Protected`. What differs:
 //! `Pages` moves on every reallocation that changes the page count (no `mremap`, no tail

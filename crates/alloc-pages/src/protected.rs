@@ -73,7 +73,7 @@ struct Records {
 /// and wrong layouts when a block is freed, and `Protected`'s pages make an overflow past
 /// the fence and any use after free fault at once.
 ///
-/// Under Miri (which emulates no `mprotect`), blocks come from the global heap with no
+/// Under Miri (which has no `mprotect`), blocks come from the global heap with no
 /// guard page and are deallocated when freed, so Miri reports the same bugs as out-of-bounds
 /// or use-after-free accesses; the heap may then reuse an address, and the table follows.
 ///

@@ -1,7 +1,8 @@
-//! The fallback under Miri, which emulates neither `mprotect` nor `mremap`: "pages" from
-//! the global heap, allocated with page alignment. The logic above this module (rounding,
-//! over-alignment, reallocation, the records of `Protected`) is the same as natively;
-//! what differs is said at each function.
+//! The fallback under Miri, which has no `mprotect` and rejects an `munmap` of part of a
+//! mapping (it does emulate anonymous `mmap` and `mremap`): "pages" from the global heap,
+//! allocated with page alignment. The logic above this module (rounding, over-alignment,
+//! reallocation, the records of `Protected`) is the same as natively; what differs is
+//! said at each function.
 
 use alloc::alloc::{Layout, alloc, dealloc};
 use core::ptr::NonNull;
@@ -14,7 +15,7 @@ pub(crate) fn os_page_size() -> usize {
 }
 
 fn layout(len: usize, align: usize) -> Layout {
-    // The callers keep `len` a multiple of `align`'s page rounding, at most `isize::MAX`.
+    // The callers pass the length and alignment the block was allocated with: valid.
     Layout::from_size_align(len, align).expect("alloc_pages (Miri fallback): bad layout")
 }
 
@@ -35,7 +36,7 @@ pub(crate) unsafe fn unmap_aligned(ptr: NonNull<u8>, len: usize, align: usize) {
     unsafe { dealloc(ptr.as_ptr(), layout(len, align)) }
 }
 
-/// Miri has no `mremap`: reallocations that change the page count move.
+/// Heap blocks cannot be remapped: reallocations that change the page count move.
 pub(crate) const CAN_REMAP: bool = false;
 
 /// Never called ([`CAN_REMAP`] is false).

@@ -4,9 +4,10 @@
 //! - `unix`: `mmap`, `munmap`, `mprotect`, and on Linux and Android `mremap`, through
 //!   `libc`.
 //! - `windows`: `VirtualAlloc`, `VirtualFree`, `VirtualProtect`, through `windows-sys`.
-//! - `heap` (under Miri, which emulates no `mprotect` nor `mremap`): the global heap with
-//!   page alignment, so that Miri still checks the rounding, alignment and reallocation
-//!   logic of `Pages` and the bookkeeping of `Protected`.
+//! - `heap` (under Miri, which has no `mprotect` and rejects an `munmap` of part of a
+//!   mapping, though it emulates `mmap` and `mremap`): the global heap with page
+//!   alignment, so that Miri still checks the rounding, alignment and reallocation logic
+//!   of `Pages` and the bookkeeping of `Protected`.
 //!
 //! Every length given to these functions is a non-zero multiple of [`page_size`], at
 //! most `isize::MAX` (the callers check), and every alignment a power of two of at least

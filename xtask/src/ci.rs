@@ -16,23 +16,25 @@ pub(crate) const CORE_STABLE_FEATURES: &str =
     "testing,allocator-api2-02,allocator-api2-03,allocator-api2-04";
 
 /// The library crates (published ones), each of which has a `nightly` feature.
-const LIBRARIES: [&str; 7] = [
+const LIBRARIES: [&str; 8] = [
     "alloc-core",
     "alloc-scoped",
     "alloc-freelist",
     "alloc-compose",
     "alloc-global",
     "alloc-tlsf",
+    "alloc-pages",
     "allocators",
 ];
 
 /// The leaves that `leaf-alone` proves usable on their own, one feature each.
-const LEAVES: [&str; 5] = [
+const LEAVES: [&str; 6] = [
     "alloc-scoped",
     "alloc-freelist",
     "alloc-compose",
     "alloc-global",
     "alloc-tlsf",
+    "alloc-pages",
 ];
 
 /// Which parts of CI to run.

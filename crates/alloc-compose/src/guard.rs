@@ -63,6 +63,13 @@ const fn front_len(align: usize) -> usize {
 /// loggers). The cost is a table lookup and a pass over the block per operation, and 32
 /// bytes of inner memory per block.
 ///
+/// **The page-protected mode** (an electric fence, D's `AscendingPageAllocator`) is a
+/// `Guard` over alloc-pages' `Protected`: `Guard::new(Protected::new())`. `Protected` puts
+/// every inner block on pages of its own, its end against an inaccessible page, and makes
+/// freed pages inaccessible without ever reusing them; so on top of the checks above, an
+/// overflow past the fence and any use of a freed block fault at once, where they happen,
+/// instead of showing later as changed fill patterns.
+///
 /// The checks are made before anything changes: after a panic the `Guard` is consistent
 /// (the block is still live). It is `Send` when its parts are, not `Sync` (share it behind
 /// a lock).

@@ -29,6 +29,8 @@
 //! | a pool that grows and shrinks with the live set | [`AllocatorList`] of [`FreeList`]s (or of [`Scoped`]s) | a new instance from the parent when all are full, empty ones given back |
 //! | knowing what a piece of code allocates | `alloc.proxy(Counters::new())`: [`Proxy`] with [`Counters`], [`Stats`], [`Trace`], [`FnLogger`] | counts, live and peak bytes, a size histogram, or every event |
 //! | finding memory bugs in tests and debug builds | `alloc.guarded()`: [`Guard`] | fences, fill patterns, double-free, foreign-block and leak detection, each naming the problem |
+//! | making overflows and uses after free fault at once (electric fence) | `Protected` (feature `pages`), or `Guard::new(Protected::new())`, the page-protected mode of [`Guard`] | every block against an inaccessible page; freed pages inaccessible and never reused |
+//! | large blocks (64 KiB and up), or a parent that takes its memory from the system | `Pages` (feature `pages`) | `mmap`/`VirtualAlloc` per block; on Linux growth by `mremap`, without copying |
 //! | one allocator for several threads | [`Locked`], or [`SyncFreeList`] | a short lock around any allocator |
 //! | many threads allocating and freeing small blocks | [`ThreadCache`] in front of any thread-safe allocator | per-thread stacks of free blocks: no lock, no atomic on the fast path (see [Sharing across threads](#sharing-across-threads)) |
 //! | the `#[global_allocator]` | [`GlobalAllocator`]`<`[`GeneralPurpose`]`>`, or over your own thread-safe chain | `const`-constructible, never unwinds, null on failure |
@@ -197,6 +199,7 @@
 //! | `nightly` | no | `core::alloc::Allocator` impls for every allocator (nightly compiler only): std's `Vec::new_in(&arena)`, `Box::new_in`, `Rc::new_in` |
 //! | `double-free-check` | no | [`FreeList`]'s exact double-free detection in release builds too |
 //! | `testing` | no | `allocators::testing`, the conformance kit: property tests for your own allocators |
+//! | `pages` | yes | `Pages` and (with `std`) `Protected` from alloc-pages: memory from the operating system; nothing on targets without one |
 //!
 //! With no features the crate is `#![no_std]` and needs no allocator: every allocator
 //! takes its memory from a parent you give it (for example [`Scoped::from_buffer`]).
@@ -238,6 +241,9 @@ pub use alloc_core::*;
 pub use alloc_freelist::*;
 #[doc(inline)]
 pub use alloc_global::*;
+#[cfg(feature = "pages")]
+#[doc(inline)]
+pub use alloc_pages::*;
 #[doc(inline)]
 pub use alloc_scoped::*;
 #[doc(inline)]

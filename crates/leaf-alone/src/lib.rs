@@ -1,5 +1,6 @@
 //! A test crate, not published: each leaf of the workspace (`alloc-scoped`,
-//! `alloc-freelist`, `alloc-compose`, `alloc-global`) is enough alone. Its dependencies are
+//! `alloc-freelist`, `alloc-compose`, `alloc-global`, `alloc-tlsf`, `alloc-pages`) is enough
+//! alone. Its dependencies are
 //! the leaves, each with its default features, and nothing else: no `alloc-core`, no
 //! `allocator-api2`. The tests use only what a leaf re-exports (the traits, `Heap`,
 //! `AllocatorError`, a `prelude`, the allocator-api2 crates) to put its allocators under

@@ -13,6 +13,8 @@ mod compat;
 mod composition;
 #[cfg(feature = "nightly")]
 mod nightly;
+#[cfg(all(feature = "pages", any(unix, windows)))]
+mod pages;
 mod reexports;
 
 use allocators::testing::Conformance;

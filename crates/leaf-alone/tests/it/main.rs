@@ -11,6 +11,8 @@ mod compose;
 mod freelist;
 #[cfg(feature = "alloc-global")]
 mod global;
+#[cfg(feature = "alloc-pages")]
+mod pages;
 #[cfg(feature = "alloc-scoped")]
 mod scoped;
 #[cfg(feature = "alloc-tlsf")]

@@ -130,10 +130,14 @@ fn parts(size: usize, align: usize, p: (usize, usize), s: (usize, usize)) -> Opt
     // multiple of its alignment) ends at `offset` and starts aligned.
     let user_align = align.max(p.1);
     let offset = p.0.checked_next_multiple_of(user_align)?;
+    // The suffix is aligned within the inner block (whose alignment is at least the
+    // suffix's), so its position is rounded from the inner block's start, not the user
+    // part's: the prefix may leave the user part at an offset the suffix's alignment
+    // does not divide (a `u8` prefix before a 2-aligned part with a `u32` suffix).
     let suffix_at = if s.0 == 0 {
         size
     } else {
-        size.checked_next_multiple_of(s.1)?
+        offset.checked_add(size)?.checked_next_multiple_of(s.1)? - offset
     };
     let total = offset.checked_add(suffix_at)?.checked_add(s.0)?;
     let inner = Layout::from_size_align(total, inner_align).ok()?;
@@ -235,6 +239,19 @@ impl<A, P, S> Affix<A, P, S> {
         size_of::<P>().next_multiple_of(align.max(align_of::<P>()))
     }
 
+    /// Where the suffix of `block` starts, from the user part's start: as [`parts`]
+    /// computed it (every size that fits the block rounds to the same position).
+    #[inline]
+    fn suffix_at(block: &Block) -> usize {
+        if size_of::<S>() == 0 {
+            block.size()
+        } else {
+            let offset = Self::offset(block.align());
+            // No overflow: the inner block that holds `offset + size` exists.
+            (offset + block.size()).next_multiple_of(align_of::<S>()) - offset
+        }
+    }
+
     /// The address of the prefix of `block`.
     ///
     /// # Safety
@@ -287,11 +304,7 @@ impl<A, P, S> Affix<A, P, S> {
     /// ```
     #[inline]
     pub unsafe fn suffix_ptr(&self, block: &Block) -> NonNull<S> {
-        let at = if size_of::<S>() == 0 {
-            block.size()
-        } else {
-            block.size().next_multiple_of(align_of::<S>())
-        };
+        let at = Self::suffix_at(block);
         // SAFETY: the suffix starts `at` bytes into the user part, inside the inner block
         // (the same arithmetic as at allocation: every size that fits the block rounds
         // up to the same position); the caller promises the block is ours and live.
@@ -355,11 +368,7 @@ impl<A, P, S> Affix<A, P, S> {
     #[inline]
     unsafe fn inner_block(block: &Block) -> Block {
         let offset = Self::offset(block.align());
-        let suffix_at = if size_of::<S>() == 0 {
-            block.size()
-        } else {
-            block.size().next_multiple_of(align_of::<S>())
-        };
+        let suffix_at = Self::suffix_at(block);
         let size = offset + suffix_at + size_of::<S>();
         let align = block.align().max(align_of::<P>()).max(align_of::<S>());
         // Wrapping arithmetic: for a block of ours it is the inner block's start; for a
@@ -621,6 +630,25 @@ mod tests {
             (p.offset, p.suffix_at, p.inner.size(), p.inner.align()),
             (16, 4, 22, 16)
         );
+        // A u8 prefix before a 2-aligned part, a u32 suffix: the suffix is aligned from
+        // the inner block's start (Miri found it misaligned when rounded from the part's).
+        let p = parts(2, 2, (1, 1), (4, 4)).unwrap();
+        assert_eq!(
+            (p.offset, p.suffix_at, p.inner.size(), p.inner.align()),
+            (2, 2, 8, 4)
+        );
+        for size in 0..40 {
+            for align in [1, 2, 4, 8, 16] {
+                for (p_size, p_align) in [(0, 1), (1, 1), (2, 2), (3, 1), (8, 8)] {
+                    for (s_size, s_align) in [(1, 1), (2, 2), (4, 4), (8, 8), (16, 16)] {
+                        let p = parts(size, align, (p_size, p_align), (s_size, s_align)).unwrap();
+                        assert_eq!((p.offset + p.suffix_at) % s_align, 0, "{p:?}");
+                        assert!(p.suffix_at >= size && p.offset >= p_size);
+                        assert!(p.offset + p.suffix_at + s_size <= p.inner.size());
+                    }
+                }
+            }
+        }
         // Overflow is `None`.
         assert!(parts(isize::MAX as usize, 1, (8, 8), (0, 1)).is_none());
         assert!(parts(usize::MAX - 3, 1, (0, 1), (4, 4)).is_none());

@@ -37,6 +37,7 @@
 /// part runs with `--features allocator-api2-02`):
 ///
 /// ```
+/// #![cfg_attr(feature = "nightly", feature(allocator_api))] // as said above
 /// use alloc_core::{Allocator, AllocatorError, Block, Heap};
 /// use core::alloc::Layout;
 ///

@@ -11,7 +11,7 @@
 
 use core::ptr;
 
-use crate::mapping::{FL, GRAN, MAX_BLOCK, SL, insert_class, search_class};
+use crate::mapping::{FL, GRAN, MAX_BLOCK, SL, SL_LOG2, insert_index, search_index};
 
 /// Block header.
 #[repr(C)]
@@ -71,47 +71,84 @@ pub(crate) enum Refused {
     NotAllocated,
 }
 
+/// Rows of the list table: [`FL`] rounded up to the bitmap's width, so that a list number
+/// masked with `LISTS - 1` indexes the table without a bounds check.
+const ROWS: usize = 32;
+/// Lists in the table (`fl * SL + sl`; see `mapping::insert_index`).
+const LISTS: usize = ROWS * SL;
+
+const _: () = assert!(FL <= ROWS && ROWS.is_power_of_two() && SL.is_power_of_two());
+
+/// List number `i` as a table index (below [`LISTS`] for every size below [`MAX_BLOCK`];
+/// the mask only spares the bounds check).
+#[inline(always)]
+const fn list(i: usize) -> usize {
+    i & (LISTS - 1)
+}
+
+/// The first level of list `i`, as a row index.
+#[inline(always)]
+const fn row(i: usize) -> usize {
+    list(i) >> SL_LOG2
+}
+
+/// The bit of list `i` in its row's second-level bitmap.
+#[inline(always)]
+const fn sl_bit(i: usize) -> u32 {
+    1 << (i & (SL - 1))
+}
+
 /// The control structure.
 pub(crate) struct Control {
+    /// Bit `fl`: row `fl` of `sl_bitmap` is not zero.
     fl_bitmap: u32,
-    sl_bitmap: [u32; FL],
-    heads: [[*mut FreeHdr; SL]; FL],
+    /// Bit `sl` of row `fl`: list `fl * SL + sl` is not empty.
+    sl_bitmap: [u32; ROWS],
+    /// The first free block of each list (null: empty).
+    heads: [*mut FreeHdr; LISTS],
     /// Every region, most recent first.
     pub(crate) regions: *mut Region,
+    /// The most recent region's `start` and `end - start` (0 and 0 with no region): a
+    /// copy kept here so that the check of a block given back usually reads no record.
+    first_start: usize,
+    first_len: usize,
 }
 
 impl Control {
     pub(crate) const fn new() -> Self {
         Self {
             fl_bitmap: 0,
-            sl_bitmap: [0; FL],
-            heads: [[ptr::null_mut(); SL]; FL],
+            sl_bitmap: [0; ROWS],
+            heads: [ptr::null_mut(); LISTS],
             regions: ptr::null_mut(),
+            first_start: 0,
+            first_len: 0,
         }
     }
 
-    /// Puts free block `b` (size set, FREE flag set) on its list.
+    /// Puts free block `b` of `size` bytes (its size field set, FREE flag included) on its
+    /// list.
     ///
     /// # Safety
     ///
-    /// `b` is a block header of a region of this heap, at least [`MIN_BLOCK`] bytes.
+    /// `b` is a block header of a region of this heap, of `size` bytes, at least
+    /// [`MIN_BLOCK`].
     #[inline(always)]
-    unsafe fn insert(&mut self, b: *mut FreeHdr) {
-        // SAFETY: `b` is a free block with its size set (caller).
-        let (fl, sl) = unsafe { class_of(b) };
+    unsafe fn insert(&mut self, b: *mut FreeHdr, size: usize) {
+        let i = insert_index(size);
+        let head = self.heads[list(i)];
         // SAFETY: `b` has room for its links (caller); the head, if any, is a free block
         // of the same list.
         unsafe {
-            let head = self.heads[fl][sl];
             (*b).next = head;
             (*b).prev = ptr::null_mut();
             if !head.is_null() {
                 (*head).prev = b;
             }
         }
-        self.heads[fl][sl] = b;
-        self.fl_bitmap |= 1 << fl;
-        self.sl_bitmap[fl] |= 1 << sl;
+        self.heads[list(i)] = b;
+        self.fl_bitmap |= 1 << row(i);
+        self.sl_bitmap[row(i)] |= sl_bit(i);
     }
 
     /// Takes free block `b` off its list.
@@ -121,8 +158,6 @@ impl Control {
     /// `b` is on its list.
     #[inline(always)]
     unsafe fn remove(&mut self, b: *mut FreeHdr) {
-        // SAFETY: `b` is a free block (caller).
-        let (fl, sl) = unsafe { class_of(b) };
         // SAFETY: `b` and its neighbours on the list are free blocks (caller).
         unsafe {
             let (next, prev) = ((*b).next, (*b).prev);
@@ -130,15 +165,23 @@ impl Control {
                 (*next).prev = prev;
             }
             if prev.is_null() {
-                self.heads[fl][sl] = next;
-                if next.is_null() {
-                    self.sl_bitmap[fl] &= !(1 << sl);
-                    if self.sl_bitmap[fl] == 0 {
-                        self.fl_bitmap &= !(1 << fl);
-                    }
-                }
+                // The head of its list: only then is its list number needed.
+                self.pop_to(insert_index((*b).hdr.size & !FLAGS), next);
             } else {
                 (*prev).next = next;
+            }
+        }
+    }
+
+    /// Makes `next` the head of list `i` whose head was just taken off, clearing the
+    /// list's bits if it is now empty.
+    #[inline(always)]
+    fn pop_to(&mut self, i: usize, next: *mut FreeHdr) {
+        self.heads[list(i)] = next;
+        if next.is_null() {
+            self.sl_bitmap[row(i)] &= !sl_bit(i);
+            if self.sl_bitmap[row(i)] == 0 {
+                self.fl_bitmap &= !(1 << row(i));
             }
         }
     }
@@ -146,23 +189,29 @@ impl Control {
     /// A free block of at least `size` bytes, taken off its list; null if none.
     #[inline(always)]
     fn take(&mut self, size: usize) -> *mut FreeHdr {
-        let Some((fl, sl)) = search_class(size) else {
+        let Some(i) = search_index(size) else {
             return ptr::null_mut();
         };
-        let mut fl = fl;
-        let mut sl_map = self.sl_bitmap[fl] & (!0u32 << sl);
+        let mut fl = row(i);
+        let mut sl_map = self.sl_bitmap[fl] & (!0u32 << (i & (SL - 1)));
         if sl_map == 0 {
             let fl_map = self.fl_bitmap & (!0u32).checked_shl(fl as u32 + 1).unwrap_or(0);
             if fl_map == 0 {
                 return ptr::null_mut();
             }
             fl = fl_map.trailing_zeros() as usize;
-            sl_map = self.sl_bitmap[fl];
+            sl_map = self.sl_bitmap[fl & (ROWS - 1)];
         }
-        let sl = sl_map.trailing_zeros() as usize;
-        let b = self.heads[fl][sl];
-        // SAFETY: a set bit means a non-empty list, whose head is a free block on it.
-        unsafe { self.remove(b) };
+        let i = (fl << SL_LOG2) + sl_map.trailing_zeros() as usize;
+        let b = self.heads[list(i)];
+        // SAFETY: a set bit means a non-empty list, whose head is a free block on it, with
+        // no predecessor on the list.
+        let next = unsafe { (*b).next };
+        if !next.is_null() {
+            // SAFETY: `next` is a free block on the same list.
+            unsafe { (*next).prev = ptr::null_mut() };
+        }
+        self.pop_to(i, next);
         b
     }
 
@@ -200,6 +249,7 @@ impl Control {
                 parent_align: parent.2,
             });
             self.regions = region;
+            (self.first_start, self.first_len) = (first, sentinel - first);
             let b = at(first).cast::<FreeHdr>();
             (*b).hdr = Hdr {
                 prev_phys: ptr::null_mut(),
@@ -210,13 +260,14 @@ impl Control {
                 prev_phys: b.cast(),
                 size: SENTINEL,
             });
-            self.insert(b);
+            self.insert(b, sentinel - first);
         }
         true
     }
 
     /// Allocates a block whose user part (after the header) has `need - HDR` bytes and
     /// is aligned to `align`; the user pointer and the block's usable size.
+    #[inline(always)]
     pub(crate) fn allocate(&mut self, need: usize, align: usize) -> Option<(*mut u8, usize)> {
         let search = if align <= GRAN {
             need
@@ -230,7 +281,10 @@ impl Control {
         // SAFETY: `b` is a free block taken off its list, of at least `search` bytes;
         // every address computed below stays inside it (the gap before an aligned user
         // part is less than `align + MIN_BLOCK`), and its neighbours are valid headers.
+        // Its next neighbour is not free (no two free blocks are neighbours), so the rest
+        // split off below needs no merging.
         unsafe {
+            let mut size = (*b).size & !FLAGS;
             if align > GRAN {
                 let user = b.addr() + HDR;
                 let mut gap = user.next_multiple_of(align) - user;
@@ -239,52 +293,59 @@ impl Control {
                 }
                 if gap != 0 {
                     // The gap becomes a free block of its own before the aligned one.
-                    let size = (*b).size & !FLAGS;
                     let rest = b.byte_add(gap);
                     (*rest).prev_phys = b;
                     (*rest).size = size - gap;
                     (*b).size = gap | FREE;
                     self.set_next_prev(rest);
-                    self.insert(b.cast());
+                    self.insert(b.cast(), gap);
                     b = rest;
+                    size -= gap;
                 }
             }
-            let size = (*b).size & !FLAGS;
-            self.split(b, size, need);
-            (*b).size &= !FREE;
-            let size = (*b).size & !FLAGS;
+            let rest_size = size - need;
+            if rest_size >= MIN_BLOCK {
+                let rest = b.byte_add(need);
+                (*rest).prev_phys = b;
+                (*rest).size = rest_size | FREE;
+                (*rest.byte_add(rest_size)).prev_phys = rest;
+                self.insert(rest.cast(), rest_size);
+                size = need;
+            }
+            (*b).size = size;
             Some((b.cast::<u8>().add(HDR), size - HDR))
         }
     }
 
-    /// Shrinks block `b` (of `size` bytes, used or being allocated) to `need` bytes if the
-    /// rest makes a block, freeing the rest (merged with a free next neighbour).
+    /// Shrinks used block `b` (of `size` bytes) to `need` bytes if the rest makes a block,
+    /// freeing the rest (merged with a free next neighbour); sets `b`'s size.
     ///
     /// # Safety
     ///
-    /// `b` is a block header of this heap, not on a list, with `need <= size`.
+    /// `b` is a used block header of this heap, with `need <= size`, and `size` reaches
+    /// the header of a block (or of the sentinel).
     #[inline(always)]
     unsafe fn split(&mut self, b: *mut Hdr, size: usize, need: usize) {
         if size - need < MIN_BLOCK {
-            // SAFETY: `b` is a header (caller); keep its size and clear nothing else.
-            unsafe { (*b).size = size | ((*b).size & FREE) };
+            // SAFETY: `b` is a header (caller).
+            unsafe { (*b).size = size };
             return;
         }
         // SAFETY: the rest starts inside `b` at a GRAN multiple and has room for a free
         // header; `b`'s next neighbour is a valid header.
         unsafe {
-            let flags = (*b).size & FREE;
-            (*b).size = need | flags;
+            (*b).size = need;
             let rest = b.byte_add(need);
             (*rest).prev_phys = b;
-            (*rest).size = (size - need) | FREE;
-            let next = rest.byte_add(size - need);
+            let mut rest_size = size - need;
+            let next = rest.byte_add(rest_size);
             if (*next).size & FREE != 0 {
                 self.remove(next.cast());
-                (*rest).size += (*next).size & !FLAGS;
+                rest_size += (*next).size & !FLAGS;
             }
-            self.set_next_prev(rest);
-            self.insert(rest.cast());
+            (*rest).size = rest_size | FREE;
+            (*rest.byte_add(rest_size)).prev_phys = rest;
+            self.insert(rest.cast(), rest_size);
         }
     }
 
@@ -303,39 +364,69 @@ impl Control {
     }
 
     /// The header of the used block whose user part starts at `user`, checked.
+    ///
+    /// The most recent region is tried first from the copy of its bounds in `self`; the
+    /// others by a walk over the records.
+    #[inline(always)]
     pub(crate) fn header_of(&self, user: *mut u8) -> Result<*mut Hdr, Refused> {
         let addr = user.addr().wrapping_sub(HDR);
+        if addr.wrapping_sub(self.first_start) < self.first_len {
+            // SAFETY: `first_start..first_start + first_len` are the bounds of the block
+            // area of `regions`, the most recent region (kept with it in `add_region`).
+            unsafe { Self::check(self.regions, addr, self.first_start + self.first_len) }
+        } else {
+            self.header_in_other_regions(addr)
+        }
+    }
+
+    /// As [`header_of`](Self::header_of) for a header address outside the most recent
+    /// region.
+    #[cold]
+    #[inline(never)]
+    fn header_in_other_regions(&self, addr: usize) -> Result<*mut Hdr, Refused> {
         let mut r = self.regions;
         while !r.is_null() {
             // SAFETY: `regions` links only region records written by `add_region`.
             let region = unsafe { &*r };
             if addr >= region.start && addr < region.end {
-                if addr % GRAN != 0 {
-                    return Err(Refused::Foreign);
-                }
-                // The header is reached through the region's own pointer, never through
-                // `user`: a caller's pointer may carry the provenance of the user part only
-                // (a `Box` retags it so), and may not be ours at all.
-                let h = r.cast::<u8>().with_addr(addr).cast::<Hdr>();
-                // SAFETY: `h` is a GRAN-aligned address inside a region (checked), with the
-                // provenance of the region's record, which covers the whole region; every
-                // position the heap ever used as a header there was written by it.
-                let size = unsafe { (*h).size };
-                let bsize = size & !FLAGS;
-                if size & FLAGS != 0 || bsize < MIN_BLOCK || bsize > region.end - addr {
-                    return Err(Refused::NotAllocated);
-                }
-                // SAFETY: the block lies inside the region (checked), so its successor's
-                // header is too.
-                let back = unsafe { (*h.byte_add(bsize)).prev_phys };
-                if back != h {
-                    return Err(Refused::NotAllocated);
-                }
-                return Ok(h);
+                // SAFETY: `addr` is inside the block area of region `r`, which ends at
+                // `region.end`.
+                return unsafe { Self::check(r, addr, region.end) };
             }
             r = region.next;
         }
         Err(Refused::Foreign)
+    }
+
+    /// Checks that `addr` is the header of a used block of region `r`.
+    ///
+    /// # Safety
+    ///
+    /// `r` is a region record of this heap, whose block area holds `addr` and ends at
+    /// `end` (the sentinel's address).
+    #[inline(always)]
+    unsafe fn check(r: *mut Region, addr: usize, end: usize) -> Result<*mut Hdr, Refused> {
+        if addr % GRAN != 0 {
+            return Err(Refused::Foreign);
+        }
+        // The header is reached through the region's own pointer, never through the
+        // caller's: a caller's pointer may carry the provenance of the user part only (a
+        // `Box` retags it so), and may not be ours at all.
+        let h = r.cast::<u8>().with_addr(addr).cast::<Hdr>();
+        // SAFETY: `h` is a GRAN-aligned address inside a region (caller, checked), with
+        // the provenance of the region's record, which covers the whole region; every
+        // position the heap ever used as a header there was written by it.
+        let size = unsafe { (*h).size };
+        if size & FLAGS != 0 || size < MIN_BLOCK || size > end - addr {
+            return Err(Refused::NotAllocated);
+        }
+        // SAFETY: the block lies inside the region (checked), so its successor's header
+        // is too.
+        let back = unsafe { (*h.byte_add(size)).prev_phys };
+        if back != h {
+            return Err(Refused::NotAllocated);
+        }
+        Ok(h)
     }
 
     /// The usable size of used block `h`.
@@ -354,6 +445,7 @@ impl Control {
     /// # Safety
     ///
     /// `h` is a used block header of this heap.
+    #[inline(always)]
     pub(crate) unsafe fn free(&mut self, h: *mut Hdr) {
         // SAFETY: `h` and its physical neighbours are valid headers (caller, and the
         // region layout); merged neighbours are taken off their lists first.
@@ -361,19 +453,23 @@ impl Control {
             let mut b = h;
             let mut size = (*b).size & !FLAGS;
             let next = b.byte_add(size);
-            if (*next).size & FREE != 0 {
+            let next_size = (*next).size;
+            if next_size & FREE != 0 {
                 self.remove(next.cast());
-                size += (*next).size & !FLAGS;
+                size += next_size & !FLAGS;
             }
             let prev = (*b).prev_phys;
-            if !prev.is_null() && (*prev).size & FREE != 0 {
-                self.remove(prev.cast());
-                size += (*prev).size & !FLAGS;
-                b = prev;
+            if !prev.is_null() {
+                let prev_size = (*prev).size;
+                if prev_size & FREE != 0 {
+                    self.remove(prev.cast());
+                    size += prev_size & !FLAGS;
+                    b = prev;
+                }
             }
             (*b).size = size | FREE;
-            self.set_next_prev(b);
-            self.insert(b.cast());
+            (*b.byte_add(size)).prev_phys = b;
+            self.insert(b.cast(), size);
         }
     }
 
@@ -383,6 +479,7 @@ impl Control {
     /// # Safety
     ///
     /// `h` is a used block header of this heap.
+    #[inline(always)]
     pub(crate) unsafe fn resize_in_place(&mut self, h: *mut Hdr, need: usize) -> Option<usize> {
         // SAFETY: as in `free`.
         unsafe {
@@ -392,14 +489,14 @@ impl Control {
                 return Some(Self::usable(h));
             }
             let next = h.byte_add(size);
-            let next_size = (*next).size & !FLAGS;
-            if (*next).size & FREE == 0 || size + next_size < need {
+            let next_size = (*next).size;
+            let total = size + (next_size & !FLAGS);
+            if next_size & FREE == 0 || total < need {
                 return None;
             }
             self.remove(next.cast());
-            (*h).size = size + next_size;
-            self.set_next_prev(h);
-            self.split(h, size + next_size, need);
+            (*h.byte_add(total)).prev_phys = h;
+            self.split(h, total, need);
             Some(Self::usable(h))
         }
     }
@@ -421,29 +518,16 @@ impl Control {
     /// Free bytes (headers of free blocks included), by walking the lists.
     pub(crate) fn free_bytes(&self) -> usize {
         let mut total = 0;
-        for row in &self.heads {
-            for &head in row {
-                let mut b = head;
-                while !b.is_null() {
-                    // SAFETY: lists link free blocks only.
-                    unsafe {
-                        total += (*b).hdr.size & !FLAGS;
-                        b = (*b).next;
-                    }
+        for &head in &self.heads {
+            let mut b = head;
+            while !b.is_null() {
+                // SAFETY: lists link free blocks only.
+                unsafe {
+                    total += (*b).hdr.size & !FLAGS;
+                    b = (*b).next;
                 }
             }
         }
         total
     }
-}
-
-/// The list of free block `b`.
-///
-/// # Safety
-///
-/// `b` is a free block header of this heap.
-#[inline(always)]
-unsafe fn class_of(b: *mut FreeHdr) -> (usize, usize) {
-    // SAFETY: caller.
-    insert_class(unsafe { (*b).hdr.size } & !FLAGS)
 }

@@ -340,7 +340,7 @@ impl<P: Allocator> Tlsf<P> {
         // SAFETY: no other borrow of the control structure is alive.
         match unsafe { (*self.control.get()).header_of(block.as_ptr()) } {
             Ok(h) => h,
-            Err(e) => refused(what, e, block),
+            Err(e) => refused(what, e, *block),
         }
     }
 }
@@ -349,7 +349,7 @@ impl<P: Allocator> Tlsf<P> {
 #[cold]
 #[inline(never)]
 #[track_caller]
-fn refused(what: &str, why: Refused, block: &Block) -> ! {
+fn refused(what: &str, why: Refused, block: Block) -> ! {
     match why {
         Refused::Foreign => panic!(
             "Tlsf::{what}: {block:?} is not a block of this heap (outside its regions or not at a block's start)"

@@ -4,9 +4,9 @@ use core::alloc::Layout;
 use core::cell::UnsafeCell;
 use core::fmt;
 use core::mem::MaybeUninit;
-use core::ptr::NonNull;
+use core::ptr::{self, NonNull};
 
-use alloc_core::{Allocator, AllocatorError, Block, BlockOwner, InitError, move_block};
+use alloc_core::{Allocator, AllocatorError, Block, BlockOwner, InitError};
 
 use crate::control::{Control, HDR, MIN_BLOCK, REGION, Refused};
 use crate::mapping::{GRAN, MAX_BLOCK, block_size};
@@ -478,9 +478,8 @@ unsafe impl<P: Allocator> Allocator for Tlsf<P> {
             unsafe { (*self.control.get()).free(h) };
             return Ok(Block::empty(new_layout));
         }
-        if block.addr() % new_layout.align() == 0 {
-            let need =
-                block_size(new_layout.size(), HDR, MIN_BLOCK).ok_or(AllocatorError::TooLarge)?;
+        let need = block_size(new_layout.size(), HDR, MIN_BLOCK).ok_or(AllocatorError::TooLarge)?;
+        if block.addr() & (new_layout.align() - 1) == 0 {
             // SAFETY: `h` is a used block of ours; no other borrow is alive.
             if let Some(usable) = unsafe { (*self.control.get()).resize_in_place(h, need) } {
                 // SAFETY: the same address, now with `usable` bytes in a region.
@@ -492,8 +491,30 @@ unsafe impl<P: Allocator> Allocator for Tlsf<P> {
                 });
             }
         }
-        // SAFETY: `block` is currently allocated by `self` (checked above).
-        unsafe { move_block(self, self, block, new_layout) }
+        // Moves: a new block, the contents, and `h` freed without checking it again. The
+        // parent may run (and re-enter the heap) while the new block is found, but `h`
+        // stays the header of the caller's block: a used block is never moved, merged or
+        // given back while it is allocated, and its region lives as long as the heap.
+        let (ptr, usable) = self.allocate_block(new_layout)?;
+        // SAFETY: `block` is valid for reads of its size (caller) and the new block for
+        // writes of at least `new_layout.size()` bytes; both are allocated, so distinct.
+        unsafe {
+            ptr::copy_nonoverlapping(
+                block.as_ptr(),
+                ptr.as_ptr(),
+                block.size().min(new_layout.size()),
+            );
+        }
+        // SAFETY: `h` is still the header of the caller's used block (above); no other
+        // borrow of the control structure is alive (the parent's call has returned).
+        unsafe { (*self.control.get()).free(h) };
+        // SAFETY: as in `allocate_raw`.
+        Ok(unsafe {
+            Block::from_raw_parts_unchecked(
+                ptr,
+                Layout::from_size_align_unchecked(usable, new_layout.align()),
+            )
+        })
     }
 }
 

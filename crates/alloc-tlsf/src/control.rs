@@ -11,7 +11,7 @@
 
 use core::ptr;
 
-use crate::mapping::{FL, GRAN, MAX_BLOCK, SL, SL_LOG2, insert_index, search_index};
+use crate::mapping::{FL, GRAN, GRAN_LOG2, MAX_BLOCK, SL, SL_LOG2, insert_index, search_index};
 
 /// Block header.
 #[repr(C)]
@@ -108,10 +108,13 @@ pub(crate) struct Control {
     heads: [*mut FreeHdr; LISTS],
     /// Every region, most recent first.
     pub(crate) regions: *mut Region,
-    /// The most recent region's `start` and `end - start` (0 and 0 with no region): a
-    /// copy kept here so that the check of a block given back usually reads no record.
+    /// The most recent region's block area, copied here so that the check of a block
+    /// given back usually reads no record: its `start`, its `end` (the sentinel), and the
+    /// number of GRAN steps from `start` where a block may start (`end - start -
+    /// MIN_BLOCK` / GRAN + 1); 0, 0 and 0 with no region.
     first_start: usize,
-    first_len: usize,
+    first_end: usize,
+    first_slots: usize,
 }
 
 impl Control {
@@ -122,7 +125,8 @@ impl Control {
             heads: [ptr::null_mut(); LISTS],
             regions: ptr::null_mut(),
             first_start: 0,
-            first_len: 0,
+            first_end: 0,
+            first_slots: 0,
         }
     }
 
@@ -142,13 +146,15 @@ impl Control {
         unsafe {
             (*b).next = head;
             (*b).prev = ptr::null_mut();
-            if !head.is_null() {
-                (*head).prev = b;
-            }
         }
         self.heads[list(i)] = b;
-        self.fl_bitmap |= 1 << row(i);
-        self.sl_bitmap[row(i)] |= sl_bit(i);
+        if head.is_null() {
+            self.fl_bitmap |= 1 << row(i);
+            self.sl_bitmap[row(i)] |= sl_bit(i);
+        } else {
+            // SAFETY: as above (a non-empty list's bits are already set).
+            unsafe { (*head).prev = b };
+        }
     }
 
     /// Takes free block `b` off its list.
@@ -249,7 +255,9 @@ impl Control {
                 parent_align: parent.2,
             });
             self.regions = region;
-            (self.first_start, self.first_len) = (first, sentinel - first);
+            self.first_start = first;
+            self.first_end = sentinel;
+            self.first_slots = (sentinel - first - MIN_BLOCK) / GRAN + 1;
             let b = at(first).cast::<FreeHdr>();
             (*b).hdr = Hdr {
                 prev_phys: ptr::null_mut(),
@@ -269,40 +277,66 @@ impl Control {
     /// is aligned to `align`; the user pointer and the block's usable size.
     #[inline(always)]
     pub(crate) fn allocate(&mut self, need: usize, align: usize) -> Option<(*mut u8, usize)> {
-        let search = if align <= GRAN {
-            need
-        } else {
-            need.checked_add(align + MIN_BLOCK)?
-        };
-        let mut b = self.take(search).cast::<Hdr>();
+        if align > GRAN {
+            return self.allocate_aligned(need, align);
+        }
+        let b = self.take(need).cast::<Hdr>();
         if b.is_null() {
             return None;
         }
-        // SAFETY: `b` is a free block taken off its list, of at least `search` bytes;
-        // every address computed below stays inside it (the gap before an aligned user
-        // part is less than `align + MIN_BLOCK`), and its neighbours are valid headers.
-        // Its next neighbour is not free (no two free blocks are neighbours), so the rest
-        // split off below needs no merging.
+        // SAFETY: `b` is a free block taken off its list, of at least `need` bytes.
+        Some(unsafe { self.carve(b, need) })
+    }
+
+    /// [`allocate`](Self::allocate) for alignments above [`GRAN`]: a block with room for
+    /// the gap before an aligned user part, the gap split off as a free block.
+    #[inline(never)]
+    fn allocate_aligned(&mut self, need: usize, align: usize) -> Option<(*mut u8, usize)> {
+        let mut b = self
+            .take(need.checked_add(align + MIN_BLOCK)?)
+            .cast::<Hdr>();
+        if b.is_null() {
+            return None;
+        }
+        // SAFETY: `b` is a free block taken off its list, of at least `need + align +
+        // MIN_BLOCK` bytes; the gap before the aligned user part is less than `align +
+        // MIN_BLOCK`, so every address below stays inside it and `need` bytes are left;
+        // its neighbours are valid headers.
+        unsafe {
+            let user = b.addr() + HDR;
+            let mut gap = user.next_multiple_of(align) - user;
+            if gap != 0 && gap < MIN_BLOCK {
+                gap += align;
+            }
+            if gap != 0 {
+                // The gap becomes a free block of its own before the aligned one.
+                let size = (*b).size & !FLAGS;
+                let rest = b.byte_add(gap);
+                (*rest).prev_phys = b;
+                (*rest).size = (size - gap) | FREE;
+                (*b).size = gap | FREE;
+                self.set_next_prev(rest);
+                self.insert(b.cast(), gap);
+                b = rest;
+            }
+            Some(self.carve(b, need))
+        }
+    }
+
+    /// Makes free block `b` (off its list) a used block of `need` bytes, the rest split
+    /// off as a free block if it makes one; the user pointer and the usable size.
+    ///
+    /// # Safety
+    ///
+    /// `b` is a free block header of this heap, taken off its list, of at least `need`
+    /// bytes (a multiple of [`GRAN`], at least [`MIN_BLOCK`]).
+    #[inline(always)]
+    unsafe fn carve(&mut self, b: *mut Hdr, need: usize) -> (*mut u8, usize) {
+        // SAFETY: `b` is a free block of at least `need` bytes (caller); the rest starts
+        // inside it. Its next neighbour is not free (no two free blocks are neighbours),
+        // so the rest needs no merging.
         unsafe {
             let mut size = (*b).size & !FLAGS;
-            if align > GRAN {
-                let user = b.addr() + HDR;
-                let mut gap = user.next_multiple_of(align) - user;
-                if gap != 0 && gap < MIN_BLOCK {
-                    gap += align;
-                }
-                if gap != 0 {
-                    // The gap becomes a free block of its own before the aligned one.
-                    let rest = b.byte_add(gap);
-                    (*rest).prev_phys = b;
-                    (*rest).size = size - gap;
-                    (*b).size = gap | FREE;
-                    self.set_next_prev(rest);
-                    self.insert(b.cast(), gap);
-                    b = rest;
-                    size -= gap;
-                }
-            }
             let rest_size = size - need;
             if rest_size >= MIN_BLOCK {
                 let rest = b.byte_add(need);
@@ -313,7 +347,7 @@ impl Control {
                 size = need;
             }
             (*b).size = size;
-            Some((b.cast::<u8>().add(HDR), size - HDR))
+            (b.cast::<u8>().add(HDR), size - HDR)
         }
     }
 
@@ -366,24 +400,44 @@ impl Control {
     /// The header of the used block whose user part starts at `user`, checked.
     ///
     /// The most recent region is tried first from the copy of its bounds in `self`; the
-    /// others by a walk over the records.
+    /// others (and the odd cases of the most recent one) by a walk over the records.
     #[inline(always)]
     pub(crate) fn header_of(&self, user: *mut u8) -> Result<*mut Hdr, Refused> {
         let addr = user.addr().wrapping_sub(HDR);
-        if addr.wrapping_sub(self.first_start) < self.first_len {
-            // SAFETY: `first_start..first_start + first_len` are the bounds of the block
-            // area of `regions`, the most recent region (kept with it in `add_region`).
-            unsafe { Self::check(self.regions, addr, self.first_start + self.first_len) }
-        } else {
-            self.header_in_other_regions(addr)
+        // One comparison for three facts: `addr` is in the most recent region, a multiple
+        // of GRAN from its start (the rotation moves a remainder to the top bits), and at
+        // least MIN_BLOCK bytes before its end.
+        let slot = addr.wrapping_sub(self.first_start).rotate_right(GRAN_LOG2);
+        if slot >= self.first_slots {
+            return self.header_in_regions(addr);
         }
+        // The header is reached through the region's own pointer, never through the
+        // caller's: a caller's pointer may carry the provenance of the user part only (a
+        // `Box` retags it so), and may not be ours at all.
+        let h = self.regions.cast::<u8>().with_addr(addr).cast::<Hdr>();
+        // SAFETY: `h` is a GRAN-aligned address inside the block area of `regions`
+        // (checked), with the provenance of its record, which covers the whole region;
+        // every position the heap ever used as a header there was written by it.
+        let size = unsafe { (*h).size };
+        // `room >= MIN_BLOCK` (checked above): one comparison for
+        // `MIN_BLOCK <= size <= room`.
+        let room = self.first_end - addr;
+        if size & FLAGS != 0 || size.wrapping_sub(MIN_BLOCK) > room - MIN_BLOCK {
+            return Err(Refused::NotAllocated);
+        }
+        // SAFETY: the block lies inside the region (checked), so its successor's header
+        // is too.
+        if unsafe { (*h.byte_add(size)).prev_phys } != h {
+            return Err(Refused::NotAllocated);
+        }
+        Ok(h)
     }
 
-    /// As [`header_of`](Self::header_of) for a header address outside the most recent
-    /// region.
+    /// As [`header_of`](Self::header_of), by a walk over every region: for a header
+    /// address outside the most recent region's usual slots.
     #[cold]
     #[inline(never)]
-    fn header_in_other_regions(&self, addr: usize) -> Result<*mut Hdr, Refused> {
+    fn header_in_regions(&self, addr: usize) -> Result<*mut Hdr, Refused> {
         let mut r = self.regions;
         while !r.is_null() {
             // SAFETY: `regions` links only region records written by `add_region`.

@@ -5,7 +5,7 @@
 /// Granularity: every block size and header address is a multiple of two words.
 pub(crate) const GRAN: usize = 2 * size_of::<usize>();
 /// log2 of [`GRAN`].
-const GRAN_LOG2: u32 = GRAN.trailing_zeros();
+pub(crate) const GRAN_LOG2: u32 = GRAN.trailing_zeros();
 /// log2 of the number of second-level lists per first-level class.
 pub(crate) const SL_LOG2: u32 = 4;
 /// Second-level lists per first-level class.
@@ -35,15 +35,12 @@ pub(crate) fn insert_index(size: usize) -> usize {
     (((m - SHIFT) as usize) << SL_LOG2) + (size >> (m - SL_LOG2))
 }
 
-/// The first list whose every block has at least `size` bytes, or `None` past the largest
-/// class: as [`insert_index`] with the second level rounded up (a carry out of it moves
-/// to the next first level by itself).
+/// The first list whose every block has at least `size` bytes (at least [`GRAN`]), or
+/// `None` past the largest class: the list after the one holding `size - 1` (a carry out
+/// of the second level moves to the next first level by itself in the flat number).
 #[inline(always)]
 pub(crate) fn search_index(size: usize) -> Option<usize> {
-    let m = usize::BITS - 1 - (size | SMALL).leading_zeros();
-    let shift = m - SL_LOG2;
-    let index =
-        (((m - SHIFT) as usize) << SL_LOG2) + (size.checked_add((1 << shift) - 1)? >> shift);
+    let index = insert_index(size - 1) + 1;
     (index < FL * SL).then_some(index)
 }
 

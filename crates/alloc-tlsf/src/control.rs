@@ -280,6 +280,12 @@ impl Control {
         if align > GRAN {
             return self.allocate_aligned(need, align);
         }
+        self.allocate_small(need)
+    }
+
+    /// [`allocate`](Self::allocate) for alignments up to [`GRAN`] (every block's).
+    #[inline(always)]
+    pub(crate) fn allocate_small(&mut self, need: usize) -> Option<(*mut u8, usize)> {
         let b = self.take(need).cast::<Hdr>();
         if b.is_null() {
             return None;
@@ -397,19 +403,20 @@ impl Control {
         }
     }
 
-    /// The header of the used block whose user part starts at `user`, checked.
+    /// The header of the used block whose user part starts at `user`, if it is in the
+    /// most recent region and passes the checks; `None` for anything else (another
+    /// region, or a bad block), which [`header_of`](Self::header_of) then sorts out.
     ///
-    /// The most recent region is tried first from the copy of its bounds in `self`; the
-    /// others (and the odd cases of the most recent one) by a walk over the records.
+    /// Reads the most recent region's bounds from `self`, not from its record.
     #[inline(always)]
-    pub(crate) fn header_of(&self, user: *mut u8) -> Result<*mut Hdr, Refused> {
+    pub(crate) fn header_fast(&self, user: *mut u8) -> Option<*mut Hdr> {
         let addr = user.addr().wrapping_sub(HDR);
         // One comparison for three facts: `addr` is in the most recent region, a multiple
         // of GRAN from its start (the rotation moves a remainder to the top bits), and at
         // least MIN_BLOCK bytes before its end.
         let slot = addr.wrapping_sub(self.first_start).rotate_right(GRAN_LOG2);
         if slot >= self.first_slots {
-            return self.header_in_regions(addr);
+            return None;
         }
         // The header is reached through the region's own pointer, never through the
         // caller's: a caller's pointer may carry the provenance of the user part only (a
@@ -423,21 +430,22 @@ impl Control {
         // `MIN_BLOCK <= size <= room`.
         let room = self.first_end - addr;
         if size & FLAGS != 0 || size.wrapping_sub(MIN_BLOCK) > room - MIN_BLOCK {
-            return Err(Refused::NotAllocated);
+            return None;
         }
         // SAFETY: the block lies inside the region (checked), so its successor's header
         // is too.
         if unsafe { (*h.byte_add(size)).prev_phys } != h {
-            return Err(Refused::NotAllocated);
+            return None;
         }
-        Ok(h)
+        Some(h)
     }
 
-    /// As [`header_of`](Self::header_of), by a walk over every region: for a header
-    /// address outside the most recent region's usual slots.
+    /// The header of the used block whose user part starts at `user`, checked in every
+    /// region (a walk over the records); why it is refused otherwise.
     #[cold]
     #[inline(never)]
-    fn header_in_regions(&self, addr: usize) -> Result<*mut Hdr, Refused> {
+    pub(crate) fn header_of(&self, user: *mut u8) -> Result<*mut Hdr, Refused> {
+        let addr = user.addr().wrapping_sub(HDR);
         let mut r = self.regions;
         while !r.is_null() {
             // SAFETY: `regions` links only region records written by `add_region`.

@@ -292,8 +292,37 @@ impl<P: Allocator> Tlsf<P> {
         }
     }
 
-    /// Allocation, then one region more from the parent and a second try.
+    /// The common allocation: alignment up to [`GRAN`], a free block found. Calls nothing,
+    /// so that the common path of `allocate_raw` saves no registers.
     #[inline(always)]
+    fn allocate_fast(&self, layout: Layout) -> Option<(NonNull<u8>, usize)> {
+        if layout.align() > GRAN {
+            return None;
+        }
+        let need = block_size(layout.size(), HDR, MIN_BLOCK)?;
+        // SAFETY: no other borrow of the control structure is alive; `allocate_small`
+        // calls no user code.
+        let (p, usable) = unsafe { (*self.control.get()).allocate_small(need) }?;
+        // SAFETY: `allocate_small` returns pointers into a region, never null.
+        Some((unsafe { NonNull::new_unchecked(p) }, usable))
+    }
+
+    /// Every other allocation (see [`allocate_block`](Self::allocate_block)), as a block.
+    #[inline(never)]
+    fn allocate_other(&self, layout: Layout) -> Result<Block, AllocatorError> {
+        let (ptr, usable) = self.allocate_block(layout)?;
+        // SAFETY: the block is aligned to `layout.align()` with `usable` bytes, inside a
+        // region (so below `isize::MAX`).
+        Ok(unsafe {
+            Block::from_raw_parts_unchecked(
+                ptr,
+                Layout::from_size_align_unchecked(usable, layout.align()),
+            )
+        })
+    }
+
+    /// Allocation, then one region more from the parent and a second try.
+    #[inline]
     fn allocate_block(&self, layout: Layout) -> Result<(NonNull<u8>, usize), AllocatorError> {
         let need = block_size(layout.size(), HDR, MIN_BLOCK).ok_or(AllocatorError::TooLarge)?;
         // SAFETY: no other borrow of the control structure is alive; `allocate` calls no
@@ -338,10 +367,37 @@ impl<P: Allocator> Tlsf<P> {
     #[inline(always)]
     fn header(&self, block: &Block, what: &'static str) -> *mut crate::control::Hdr {
         // SAFETY: no other borrow of the control structure is alive.
+        match unsafe { (*self.control.get()).header_fast(block.as_ptr()) } {
+            Some(h) => h,
+            None => self.header_slow(*block, what),
+        }
+    }
+
+    /// [`header`](Self::header) for blocks of older regions and bad blocks.
+    #[cold]
+    #[inline(never)]
+    fn header_slow(&self, block: Block, what: &'static str) -> *mut crate::control::Hdr {
+        // SAFETY: no other borrow of the control structure is alive.
         match unsafe { (*self.control.get()).header_of(block.as_ptr()) } {
             Ok(h) => h,
-            Err(e) => refused(what, e, *block),
+            Err(e) => refused(what, e, block),
         }
+    }
+
+    /// Frees a block of an older region, or panics: the rare part of
+    /// [`deallocate_raw`](Allocator::deallocate_raw), kept apart so that the common one
+    /// saves no registers.
+    ///
+    /// # Safety
+    ///
+    /// As [`Allocator::deallocate_raw`].
+    #[cold]
+    #[inline(never)]
+    unsafe fn deallocate_slow(&self, block: Block) {
+        let h = self.header_slow(block, "deallocate_raw");
+        // SAFETY: `h` is the header of a used block of ours (checked); no other borrow of
+        // the control structure is alive.
+        unsafe { (*self.control.get()).free(h) }
     }
 }
 
@@ -419,7 +475,9 @@ unsafe impl<P: Allocator> Allocator for Tlsf<P> {
         if layout.size() == 0 {
             return Ok(Block::empty(layout));
         }
-        let (ptr, usable) = self.allocate_block(layout)?;
+        let Some((ptr, usable)) = self.allocate_fast(layout) else {
+            return self.allocate_other(layout);
+        };
         // SAFETY: the block is aligned to `layout.align()` with `usable` bytes, inside a
         // region (so below `isize::MAX`).
         Ok(unsafe {
@@ -444,10 +502,14 @@ unsafe impl<P: Allocator> Allocator for Tlsf<P> {
         if block.is_empty() {
             return;
         }
-        let h = self.header(&block, "deallocate_raw");
-        // SAFETY: `h` is the header of a used block of ours (checked); no other borrow of
-        // the control structure is alive.
-        unsafe { (*self.control.get()).free(h) }
+        // SAFETY: no other borrow of the control structure is alive.
+        match unsafe { (*self.control.get()).header_fast(block.as_ptr()) } {
+            // SAFETY: `h` is the header of a used block of ours (checked); no other borrow
+            // of the control structure is alive.
+            Some(h) => unsafe { (*self.control.get()).free(h) },
+            // SAFETY: forwarded from the caller.
+            None => unsafe { self.deallocate_slow(block) },
+        }
     }
 
     /// In place when the block shrinks or its next neighbour is free and large enough;

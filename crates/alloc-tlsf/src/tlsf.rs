@@ -526,7 +526,39 @@ unsafe impl<P: Allocator> Allocator for Tlsf<P> {
     /// # Panics
     ///
     /// As [`deallocate_raw`](Self::deallocate_raw).
+    #[inline]
     unsafe fn reallocate_raw(
+        &self,
+        block: Block,
+        new_layout: Layout,
+    ) -> Result<Block, AllocatorError> {
+        // The common case inline: a block of the most recent region resized in place; the
+        // rest out of line.
+        if !block.is_empty() && new_layout.size() != 0 {
+            // SAFETY: no other borrow of the control structure is alive.
+            if let Some(h) = unsafe { (*self.control.get()).header_fast(block.as_ptr()) } {
+                // SAFETY: `h` is the header of `block`, a used block of ours (checked).
+                if let Some(b) = unsafe { self.resize_in_place(h, block, new_layout) } {
+                    return Ok(b);
+                }
+                // SAFETY: `h` is the header of `block`, a used block of ours (checked).
+                return unsafe { self.reallocate_move(h, block, new_layout) };
+            }
+        }
+        // SAFETY: forwarded from the caller.
+        unsafe { self.reallocate_other(block, new_layout) }
+    }
+}
+
+impl<P: Allocator> Tlsf<P> {
+    /// Every reallocation but the common one: empty blocks, size 0, blocks of older
+    /// regions, bad blocks (which panic).
+    ///
+    /// # Safety
+    ///
+    /// As [`Allocator::reallocate_raw`].
+    #[inline(never)]
+    unsafe fn reallocate_other(
         &self,
         block: Block,
         new_layout: Layout,
@@ -540,21 +572,58 @@ unsafe impl<P: Allocator> Allocator for Tlsf<P> {
             unsafe { (*self.control.get()).free(h) };
             return Ok(Block::empty(new_layout));
         }
-        let need = block_size(new_layout.size(), HDR, MIN_BLOCK).ok_or(AllocatorError::TooLarge)?;
-        if block.addr() & (new_layout.align() - 1) == 0 {
-            // SAFETY: `h` is a used block of ours; no other borrow is alive.
-            if let Some(usable) = unsafe { (*self.control.get()).resize_in_place(h, need) } {
-                // SAFETY: the same address, now with `usable` bytes in a region.
-                return Ok(unsafe {
-                    Block::from_raw_parts_unchecked(
-                        block.ptr(),
-                        Layout::from_size_align_unchecked(usable, new_layout.align()),
-                    )
-                });
-            }
+        // SAFETY: `h` is the header of `block`, a used block of ours (checked).
+        if let Some(b) = unsafe { self.resize_in_place(h, block, new_layout) } {
+            return Ok(b);
         }
-        // Moves: a new block, the contents, and `h` freed without checking it again. The
-        // parent may run (and re-enter the heap) while the new block is found, but `h`
+        // SAFETY: `h` is the header of `block`, a used block of ours (checked).
+        unsafe { self.reallocate_move(h, block, new_layout) }
+    }
+
+    /// `block` (of header `h`) resized in place to `new_layout`, if its address has the
+    /// alignment and it shrinks or its next neighbour is free and large enough; `None`
+    /// (nothing changed) otherwise.
+    ///
+    /// # Safety
+    ///
+    /// `block` is a used block of this heap with header `h`; `new_layout.size() != 0`.
+    #[inline(always)]
+    unsafe fn resize_in_place(
+        &self,
+        h: *mut crate::control::Hdr,
+        block: Block,
+        new_layout: Layout,
+    ) -> Option<Block> {
+        if block.addr() & (new_layout.align() - 1) != 0 {
+            return None;
+        }
+        let need = block_size(new_layout.size(), HDR, MIN_BLOCK)?;
+        // SAFETY: `h` is a used block of ours (caller); no other borrow is alive.
+        let usable = unsafe { (*self.control.get()).resize_in_place(h, need) }?;
+        // SAFETY: the same address, now with `usable` bytes in a region.
+        Some(unsafe {
+            Block::from_raw_parts_unchecked(
+                block.ptr(),
+                Layout::from_size_align_unchecked(usable, new_layout.align()),
+            )
+        })
+    }
+
+    /// Moves `block` (of header `h`) to a new block of `new_layout`: a new block, the
+    /// contents, and `h` freed without checking it again.
+    ///
+    /// # Safety
+    ///
+    /// `block` is a used block of this heap with header `h`, currently allocated and
+    /// owned by the caller; `new_layout.size() != 0`.
+    #[inline(never)]
+    unsafe fn reallocate_move(
+        &self,
+        h: *mut crate::control::Hdr,
+        block: Block,
+        new_layout: Layout,
+    ) -> Result<Block, AllocatorError> {
+        // The parent may run (and re-enter the heap) while the new block is found, but `h`
         // stays the header of the caller's block: a used block is never moved, merged or
         // given back while it is allocated, and its region lives as long as the heap.
         let (ptr, usable) = self.allocate_block(new_layout)?;

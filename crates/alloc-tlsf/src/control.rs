@@ -563,6 +563,56 @@ impl Control {
         }
     }
 
+    /// Moves used block `h` down into its free previous neighbour, together with its
+    /// free next neighbour if there is one, when they hold `need` bytes: the first `len`
+    /// bytes of its user part are moved, the rest split off; the new user pointer and
+    /// usable size, or `None` (nothing changed). The block then starts where it would
+    /// have grown from had it been allocated there, so later growth is more often in
+    /// place.
+    ///
+    /// # Safety
+    ///
+    /// `h` is a used block header of this heap, `len` at most its usable size, `need` a
+    /// block size (a multiple of [`GRAN`], at least [`MIN_BLOCK`]).
+    #[inline]
+    pub(crate) unsafe fn move_into_prev(
+        &mut self,
+        h: *mut Hdr,
+        need: usize,
+        len: usize,
+    ) -> Option<(*mut u8, usize)> {
+        // SAFETY: `h` and its physical neighbours are valid headers (caller, and the
+        // region layout); merged neighbours are taken off their lists before their links
+        // are overwritten; the user part moves down within the merged block and never
+        // past `h`'s end (`len` is at most its usable size), so the next block's header
+        // is untouched; headers are written after the move.
+        unsafe {
+            let prev = (*h).prev_phys;
+            if prev.is_null() || (*prev).size & FREE == 0 {
+                return None;
+            }
+            let size = (*h).size & !FLAGS;
+            let next = h.byte_add(size);
+            let next_size = (*next).size;
+            let mut total = ((*prev).size & !FLAGS) + size;
+            if next_size & FREE != 0 {
+                total += next_size & !FLAGS;
+            }
+            if total < need {
+                return None;
+            }
+            self.remove(prev.cast());
+            if next_size & FREE != 0 {
+                self.remove(next.cast());
+            }
+            ptr::copy(h.cast::<u8>().add(HDR), prev.cast::<u8>().add(HDR), len);
+            (*prev).size = total;
+            (*prev.byte_add(total)).prev_phys = prev;
+            self.split(prev, total, need);
+            Some((prev.cast::<u8>().add(HDR), Self::usable(prev)))
+        }
+    }
+
     /// Whether `[addr, addr + len)` lies inside the blocks of one region.
     pub(crate) fn contains(&self, addr: usize, len: usize) -> bool {
         let mut r = self.regions;

@@ -623,6 +623,24 @@ impl<P: Allocator> Tlsf<P> {
         block: Block,
         new_layout: Layout,
     ) -> Result<Block, AllocatorError> {
+        let len = block.size().min(new_layout.size());
+        if new_layout.align() <= GRAN {
+            if let Some(need) = block_size(new_layout.size(), HDR, MIN_BLOCK) {
+                // SAFETY: `h` is a used block of ours (caller), `len` at most its usable
+                // size (the caller's size); no other borrow is alive.
+                let moved = unsafe { (*self.control.get()).move_into_prev(h, need, len) };
+                if let Some((p, usable)) = moved {
+                    // SAFETY: a block of `usable` bytes in a region, GRAN-aligned, never
+                    // null.
+                    return Ok(unsafe {
+                        Block::from_raw_parts_unchecked(
+                            NonNull::new_unchecked(p),
+                            Layout::from_size_align_unchecked(usable, new_layout.align()),
+                        )
+                    });
+                }
+            }
+        }
         // The parent may run (and re-enter the heap) while the new block is found, but `h`
         // stays the header of the caller's block: a used block is never moved, merged or
         // given back while it is allocated, and its region lives as long as the heap.
@@ -630,11 +648,7 @@ impl<P: Allocator> Tlsf<P> {
         // SAFETY: `block` is valid for reads of its size (caller) and the new block for
         // writes of at least `new_layout.size()` bytes; both are allocated, so distinct.
         unsafe {
-            ptr::copy_nonoverlapping(
-                block.as_ptr(),
-                ptr.as_ptr(),
-                block.size().min(new_layout.size()),
-            );
+            ptr::copy_nonoverlapping(block.as_ptr(), ptr.as_ptr(), len);
         }
         // SAFETY: `h` is still the header of the caller's used block (above); no other
         // borrow of the control structure is alive (the parent's call has returned).

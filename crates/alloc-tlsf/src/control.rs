@@ -157,13 +157,13 @@ impl Control {
         }
     }
 
-    /// Takes free block `b` off its list.
+    /// Takes free block `b`, of `size` bytes, off its list.
     ///
     /// # Safety
     ///
-    /// `b` is on its list.
+    /// `b` is on its list; `size` is its size (flags cleared).
     #[inline(always)]
-    unsafe fn remove(&mut self, b: *mut FreeHdr) {
+    unsafe fn remove(&mut self, b: *mut FreeHdr, size: usize) {
         // SAFETY: `b` and its neighbours on the list are free blocks (caller).
         unsafe {
             let (next, prev) = ((*b).next, (*b).prev);
@@ -172,7 +172,7 @@ impl Control {
             }
             if prev.is_null() {
                 // The head of its list: only then is its list number needed.
-                self.pop_to(insert_index((*b).hdr.size & !FLAGS), next);
+                self.pop_to(insert_index(size), next);
             } else {
                 (*prev).next = next;
             }
@@ -379,9 +379,10 @@ impl Control {
             (*rest).prev_phys = b;
             let mut rest_size = size - need;
             let next = rest.byte_add(rest_size);
-            if (*next).size & FREE != 0 {
-                self.remove(next.cast());
-                rest_size += (*next).size & !FLAGS;
+            let next_size = (*next).size;
+            if next_size & FREE != 0 {
+                self.remove(next.cast(), next_size & !FLAGS);
+                rest_size += next_size & !FLAGS;
             }
             (*rest).size = rest_size | FREE;
             (*rest.byte_add(rest_size)).prev_phys = rest;
@@ -517,14 +518,14 @@ impl Control {
             let next = b.byte_add(size);
             let next_size = (*next).size;
             if next_size & FREE != 0 {
-                self.remove(next.cast());
+                self.remove(next.cast(), next_size & !FLAGS);
                 size += next_size & !FLAGS;
             }
             let prev = (*b).prev_phys;
             if !prev.is_null() {
                 let prev_size = (*prev).size;
                 if prev_size & FREE != 0 {
-                    self.remove(prev.cast());
+                    self.remove(prev.cast(), prev_size & !FLAGS);
                     size += prev_size & !FLAGS;
                     b = prev;
                 }
@@ -556,7 +557,7 @@ impl Control {
             if next_size & FREE == 0 || total < need {
                 return None;
             }
-            self.remove(next.cast());
+            self.remove(next.cast(), next_size & !FLAGS);
             (*h.byte_add(total)).prev_phys = h;
             self.split(h, total, need);
             Some(Self::usable(h))
@@ -591,19 +592,20 @@ impl Control {
             if prev.is_null() || (*prev).size & FREE == 0 {
                 return None;
             }
+            let prev_size = (*prev).size & !FLAGS;
             let size = (*h).size & !FLAGS;
             let next = h.byte_add(size);
             let next_size = (*next).size;
-            let mut total = ((*prev).size & !FLAGS) + size;
+            let mut total = prev_size + size;
             if next_size & FREE != 0 {
                 total += next_size & !FLAGS;
             }
             if total < need {
                 return None;
             }
-            self.remove(prev.cast());
+            self.remove(prev.cast(), prev_size);
             if next_size & FREE != 0 {
-                self.remove(next.cast());
+                self.remove(next.cast(), next_size & !FLAGS);
             }
             ptr::copy(h.cast::<u8>().add(HDR), prev.cast::<u8>().add(HDR), len);
             (*prev).size = total;

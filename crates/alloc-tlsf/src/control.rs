@@ -109,11 +109,10 @@ pub(crate) struct Control {
     /// Every region, most recent first.
     pub(crate) regions: *mut Region,
     /// The most recent region's block area, copied here so that the check of a block
-    /// given back usually reads no record: its `start`, its `end` (the sentinel), and the
-    /// number of GRAN steps from `start` where a block may start (`end - start -
-    /// MIN_BLOCK` / GRAN + 1); 0, 0 and 0 with no region.
+    /// given back usually reads no record: its `start`, and the number of GRAN steps from
+    /// `start` where a block may start (`(end - start - MIN_BLOCK) / GRAN + 1`, `end` the
+    /// sentinel's address); 0 and 0 with no region.
     first_start: usize,
-    first_end: usize,
     first_slots: usize,
 }
 
@@ -125,7 +124,6 @@ impl Control {
             heads: [ptr::null_mut(); LISTS],
             regions: ptr::null_mut(),
             first_start: 0,
-            first_end: 0,
             first_slots: 0,
         }
     }
@@ -256,7 +254,6 @@ impl Control {
             });
             self.regions = region;
             self.first_start = first;
-            self.first_end = sentinel;
             self.first_slots = (sentinel - first - MIN_BLOCK) / GRAN + 1;
             let b = at(first).cast::<FreeHdr>();
             (*b).hdr = Hdr {
@@ -427,10 +424,12 @@ impl Control {
         // (checked), with the provenance of its record, which covers the whole region;
         // every position the heap ever used as a header there was written by it.
         let size = unsafe { (*h).size };
-        // `room >= MIN_BLOCK` (checked above): one comparison for
-        // `MIN_BLOCK <= size <= room`.
-        let room = self.first_end - addr;
-        if size & FLAGS != 0 || size.wrapping_sub(MIN_BLOCK) > room - MIN_BLOCK {
+        // One comparison for `MIN_BLOCK <= size <= end - addr` (`end` the sentinel's
+        // address) with no flag set: a used block's size is a multiple of GRAN, so the
+        // rotation leaves `(size - MIN_BLOCK) / GRAN` and sends any remainder (a flag) or
+        // a wrap-around (a size below MIN_BLOCK) to the top bits; `(end - addr -
+        // MIN_BLOCK) / GRAN` is `first_slots - 1 - slot`.
+        if size.wrapping_sub(MIN_BLOCK).rotate_right(GRAN_LOG2) >= self.first_slots - slot {
             return None;
         }
         // SAFETY: the block lies inside the region (checked), so its successor's header

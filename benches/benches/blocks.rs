@@ -84,17 +84,23 @@ impl<A: Allocator> TestHeap for Ours<A> {
     fn alloc(&mut self, l: Layout) -> Option<NonNull<u8>> {
         self.0.allocate_raw(l).ok().map(|b| b.ptr())
     }
+    // The block is rebuilt with the unchecked constructor: the peers' free and realloc
+    // take a pointer and a layout with no check either (the same API level).
     #[inline]
     unsafe fn free(&mut self, p: NonNull<u8>, l: Layout) {
-        // SAFETY: forwarded; the requested layout fits the block.
-        unsafe { self.0.deallocate_raw(Block::from_raw_parts(p, l)) }
+        // SAFETY: forwarded; the requested layout fits the block, which exists (so its
+        // size is far below `Block::MAX_SIZE`).
+        unsafe { self.0.deallocate_raw(Block::from_raw_parts_unchecked(p, l)) }
     }
     #[inline]
     unsafe fn realloc(&mut self, p: NonNull<u8>, old: Layout, new: Layout) -> Option<NonNull<u8>> {
-        // SAFETY: forwarded.
-        unsafe { self.0.reallocate_raw(Block::from_raw_parts(p, old), new) }
-            .ok()
-            .map(|b| b.ptr())
+        // SAFETY: as in `free`.
+        unsafe {
+            self.0
+                .reallocate_raw(Block::from_raw_parts_unchecked(p, old), new)
+        }
+        .ok()
+        .map(|b| b.ptr())
     }
 }
 

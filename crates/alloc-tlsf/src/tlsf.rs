@@ -292,14 +292,19 @@ impl<P: Allocator> Tlsf<P> {
         }
     }
 
-    /// The common allocation: alignment up to [`GRAN`], a free block found. Calls nothing,
-    /// so that the common path of `allocate_raw` saves no registers.
+    /// The common allocation: alignment up to [`GRAN`], a free block found (`layout` of
+    /// a non-zero size). Calls nothing, so that the common path of `allocate_raw` saves
+    /// no registers.
     #[inline(always)]
     fn allocate_fast(&self, layout: Layout) -> Option<(NonNull<u8>, usize)> {
         if layout.align() > GRAN {
             return None;
         }
-        let need = block_size(layout.size(), HDR, MIN_BLOCK)?;
+        debug_assert!(layout.size() != 0);
+        // `block_size` without its checks: the sum cannot overflow (a layout's size is at
+        // most `isize::MAX`), a non-zero size makes at least MIN_BLOCK bytes, and a size
+        // past the largest class finds no list (`allocate_other` then reports it).
+        let need = (layout.size() + HDR + GRAN - 1) & !(GRAN - 1);
         // SAFETY: no other borrow of the control structure is alive; `allocate_small`
         // calls no user code.
         let (p, usable) = unsafe { (*self.control.get()).allocate_small(need) }?;
@@ -597,7 +602,9 @@ impl<P: Allocator> Tlsf<P> {
         if block.addr() & (new_layout.align() - 1) != 0 {
             return None;
         }
-        let need = block_size(new_layout.size(), HDR, MIN_BLOCK)?;
+        // As in `allocate_fast`: no overflow, at least MIN_BLOCK, and a size past the
+        // largest class never fits in place (the move then reports it).
+        let need = (new_layout.size() + HDR + GRAN - 1) & !(GRAN - 1);
         // SAFETY: `h` is a used block of ours (caller); no other borrow is alive.
         let usable = unsafe { (*self.control.get()).resize_in_place(h, need) }?;
         // SAFETY: the same address, now with `usable` bytes in a region.

@@ -2,12 +2,14 @@
 //! list in O(1), and the in-band block headers (physical neighbours, splitting and merging).
 //!
 //! Every block, free or used, starts with a [`Hdr`]: a pointer to the physically previous
-//! block and the block's size with two flag bits. A free block also holds the links of
-//! its free list after the header. Each region ends with a used sentinel header of size 0,
-//! so the last block's "next" is never free. Invariants (kept by every function here):
-//! no two free blocks are physical neighbours; every free block is on the list of its
-//! size class, and that list's bit is set in both bitmaps; block sizes are multiples of
-//! [`GRAN`] of at least [`MIN_BLOCK`]; headers are [`GRAN`]-aligned.
+//! block, marked in its low bit when that block is free, and the block's size with two
+//! flag bits. A free block also holds the links of its free list after the header. Each
+//! region ends with a used sentinel header of size 0, so the last block's "next" is never
+//! free. Invariants (kept by every function here): no two free blocks are physical
+//! neighbours; a header's `prev_phys` is marked exactly when its predecessor is free;
+//! every free block is on the list of its size class, and that list's bit is set in both
+//! bitmaps; block sizes are multiples of [`GRAN`] of at least [`MIN_BLOCK`]; headers are
+//! [`GRAN`]-aligned.
 
 use core::ptr;
 
@@ -16,7 +18,9 @@ use crate::mapping::{FL, GRAN, GRAN_LOG2, MAX_BLOCK, SL, SL_LOG2, insert_index, 
 /// Block header.
 #[repr(C)]
 pub(crate) struct Hdr {
-    /// The physically previous block; null for the first block of a region.
+    /// The physically previous block, with [`PREV_FREE`] set when it is free (see
+    /// [`marked`]); null for the first block of a region. Freeing a block reads its own
+    /// header for the mark instead of its predecessor's (another cache line).
     prev_phys: *mut Hdr,
     /// Size of the block (header included) | flags.
     size: usize,
@@ -35,6 +39,15 @@ const FREE: usize = 1;
 /// Flag: the block is a region's end sentinel.
 const SENTINEL: usize = 2;
 const FLAGS: usize = FREE | SENTINEL;
+/// The mark in a `prev_phys` pointer (GRAN-aligned, so its low bit is free): the
+/// physically previous block is free.
+const PREV_FREE: usize = 1;
+
+/// `b`, marked as a free predecessor.
+#[inline(always)]
+fn marked(b: *mut Hdr) -> *mut Hdr {
+    b.map_addr(|a| a | PREV_FREE)
+}
 
 /// Bytes of a used block's header.
 pub(crate) const HDR: usize = size_of::<Hdr>();
@@ -262,7 +275,7 @@ impl Control {
             };
             let s = at(sentinel).cast::<Hdr>();
             s.write(Hdr {
-                prev_phys: b.cast(),
+                prev_phys: marked(b.cast()),
                 size: SENTINEL,
             });
             self.insert(b, sentinel - first);
@@ -315,7 +328,7 @@ impl Control {
                 // The gap becomes a free block of its own before the aligned one.
                 let size = (*b).size & !FLAGS;
                 let rest = b.byte_add(gap);
-                (*rest).prev_phys = b;
+                (*rest).prev_phys = marked(b);
                 (*rest).size = (size - gap) | FREE;
                 (*b).size = gap | FREE;
                 self.set_next_prev(rest);
@@ -345,9 +358,13 @@ impl Control {
                 let rest = b.byte_add(need);
                 (*rest).prev_phys = b;
                 (*rest).size = rest_size | FREE;
-                (*rest.byte_add(rest_size)).prev_phys = rest;
+                // Still marked: `b` was free and the rest is.
+                (*rest.byte_add(rest_size)).prev_phys = marked(rest);
                 self.insert(rest.cast(), rest_size);
                 size = need;
+            } else {
+                // The mark goes: the whole block is used now.
+                (*b.byte_add(size)).prev_phys = b;
             }
             (*b).size = size;
             (b.cast::<u8>().add(HDR), size - HDR)
@@ -382,7 +399,7 @@ impl Control {
                 rest_size += next_size & !FLAGS;
             }
             (*rest).size = rest_size | FREE;
-            (*rest.byte_add(rest_size)).prev_phys = rest;
+            (*rest.byte_add(rest_size)).prev_phys = marked(rest);
             self.insert(rest.cast(), rest_size);
         }
     }
@@ -521,16 +538,15 @@ impl Control {
                 size += next_size & !FLAGS;
             }
             let prev = (*b).prev_phys;
-            if !prev.is_null() {
-                let prev_size = (*prev).size;
-                if prev_size & FREE != 0 {
-                    self.remove(prev.cast(), prev_size & !FLAGS);
-                    size += prev_size & !FLAGS;
-                    b = prev;
-                }
+            if prev.addr() & PREV_FREE != 0 {
+                let prev = prev.map_addr(|a| a & !PREV_FREE);
+                let prev_size = (*prev).size & !FLAGS;
+                self.remove(prev.cast(), prev_size);
+                size += prev_size;
+                b = prev;
             }
             (*b).size = size | FREE;
-            (*b.byte_add(size)).prev_phys = b;
+            (*b.byte_add(size)).prev_phys = marked(b);
             self.insert(b.cast(), size);
         }
     }
@@ -588,9 +604,10 @@ impl Control {
         // is untouched; headers are written after the move.
         unsafe {
             let prev = (*h).prev_phys;
-            if prev.is_null() || (*prev).size & FREE == 0 {
+            if prev.addr() & PREV_FREE == 0 {
                 return None;
             }
+            let prev = prev.map_addr(|a| a & !PREV_FREE);
             let prev_size = (*prev).size & !FLAGS;
             let size = (*h).size & !FLAGS;
             let next = h.byte_add(size);

@@ -54,9 +54,13 @@ unsafe impl Allocator for NoParent {
 ///   searched for a block big enough to align, and the gap becomes a free block). The
 ///   returned block reports the usable size (a multiple of 16 bytes on 64-bit targets,
 ///   less the 16-byte header).
-/// - **Deallocation**: merges the block with its free physical neighbours; O(1).
+/// - **Deallocation**: merges the block with its free physical neighbours; O(1). The
+///   block is checked first (see bad blocks below): against bounds of the most recent
+///   region kept in the heap, so a block of it costs no walk; blocks of older regions
+///   are found by a walk over the regions.
 /// - **Reallocation**: shrinks in place (the rest is freed), grows in place into a free
-///   next neighbour, else moves.
+///   next neighbour, else moves: down into a free previous neighbour (with the next one)
+///   if they are large enough, as rlsf does, or to a new block.
 /// - **Out of memory**: with a parent, one more region of `max(chunk, request)` bytes is
 ///   asked for and the request retried; without one, `OutOfMemory`. Requests of 2^39
 ///   bytes or more (2^31 on 32-bit targets) are `TooLarge`.
@@ -518,7 +522,8 @@ unsafe impl<P: Allocator> Allocator for Tlsf<P> {
     }
 
     /// In place when the block shrinks or its next neighbour is free and large enough;
-    /// otherwise moves.
+    /// otherwise moves (into a free previous neighbour if it makes room, or to a new
+    /// block).
     ///
     /// # Safety
     ///

@@ -28,7 +28,7 @@ use alloc_freelist::FreeList;
 use alloc_tlsf::Tlsf;
 use allocator_api2_02::vec::Vec as AVec;
 use allocators::{Allocator, Block, Heap};
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group};
 use test_rng::Rng;
 
 /// A fixed arena from the system heap, page-aligned.
@@ -84,17 +84,23 @@ impl<A: Allocator> TestHeap for Ours<A> {
     fn alloc(&mut self, l: Layout) -> Option<NonNull<u8>> {
         self.0.allocate_raw(l).ok().map(|b| b.ptr())
     }
+    // The block is rebuilt with the unchecked constructor: the peers' free and realloc
+    // take a pointer and a layout with no check either (the same API level).
     #[inline]
     unsafe fn free(&mut self, p: NonNull<u8>, l: Layout) {
-        // SAFETY: forwarded; the requested layout fits the block.
-        unsafe { self.0.deallocate_raw(Block::from_raw_parts(p, l)) }
+        // SAFETY: forwarded; the requested layout fits the block, which exists (so its
+        // size is far below `Block::MAX_SIZE`).
+        unsafe { self.0.deallocate_raw(Block::from_raw_parts_unchecked(p, l)) }
     }
     #[inline]
     unsafe fn realloc(&mut self, p: NonNull<u8>, old: Layout, new: Layout) -> Option<NonNull<u8>> {
-        // SAFETY: forwarded.
-        unsafe { self.0.reallocate_raw(Block::from_raw_parts(p, old), new) }
-            .ok()
-            .map(|b| b.ptr())
+        // SAFETY: as in `free`.
+        unsafe {
+            self.0
+                .reallocate_raw(Block::from_raw_parts_unchecked(p, old), new)
+        }
+        .ok()
+        .map(|b| b.ptr())
     }
 }
 
@@ -346,17 +352,22 @@ impl<H: TestHeap> TestHeapDyn for H {
     }
 }
 
-fn tlsf_realloc(c: &mut Criterion) {
+/// The realloc workload: (index, new size) pairs over a live set of 200 blocks.
+fn realloc_sizes() -> Vec<(usize, usize)> {
     let mut rng = Rng::new(99);
     let mut cur = vec![64usize; 200];
-    let sizes: Vec<(usize, usize)> = (0..20_000)
+    (0..20_000)
         .map(|_| {
             let i = rng.below(200);
             let f = rng.range(50..201);
             cur[i] = (cur[i] * f / 100).clamp(8, 8192);
             (i, cur[i])
         })
-        .collect();
+        .collect()
+}
+
+fn tlsf_realloc(c: &mut Criterion) {
+    let sizes = realloc_sizes();
     let arena = Arena::new(16 << 20);
     let mut g = c.benchmark_group("tlsf_realloc");
     g.throughput(Throughput::Elements(sizes.len() as u64));
@@ -379,15 +390,7 @@ fn interleaved(_c: &mut Criterion) {
     use std::time::{Duration, Instant};
     let small = random_ops(100_000, 200, 17);
     let large = random_ops(100_000, 10_000, 17);
-    let mut rng = Rng::new(99);
-    let mut cur = vec![64usize; 200];
-    let sizes: Vec<(usize, usize)> = (0..20_000)
-        .map(|_| {
-            let i = rng.below(200);
-            cur[i] = (cur[i] * rng.range(50..201) / 100).clamp(8, 8192);
-            (i, cur[i])
-        })
-        .collect();
+    let sizes = realloc_sizes();
     type Make = fn(&Arena) -> Box<dyn TestHeapDyn>;
     let makers: [(&str, Make); 3] = [
         ("Tlsf", |a| Box::new(ours(a))),
@@ -583,4 +586,57 @@ criterion_group!(
     wrapper_cost,
     bitmapped
 );
-criterion_main!(benches);
+
+/// `BLOCKS_COUNT=<heap>/<workload>` (heap: `Tlsf`, `talc`, `rlsf`; workload: `random1`,
+/// `random64`, `realloc`) runs that workload once on that heap and exits, for
+/// `valgrind --tool=callgrind`: instruction counts are repeatable on a busy machine, and
+/// `callgrind_annotate --inclusive=yes` shows them per function (`blocks::count_*`).
+fn main() {
+    if let Ok(what) = std::env::var("BLOCKS_COUNT") {
+        count(&what);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
+
+fn count(what: &str) {
+    let (heap, workload) = what
+        .split_once('/')
+        .expect("BLOCKS_COUNT=<heap>/<workload>");
+    let bytes = match workload {
+        "random1" => 1 << 20,
+        "random64" => 64 << 20,
+        "realloc" => 16 << 20,
+        _ => panic!("unknown workload {workload}"),
+    };
+    let arena = Arena::new(bytes);
+    let mut h: Box<dyn TestHeapDyn> = match heap {
+        "Tlsf" => Box::new(ours(&arena)),
+        "talc" => Box::new(talc(&arena)),
+        "rlsf" => Box::new(rlsf(&arena)),
+        _ => panic!("unknown heap {heap}"),
+    };
+    let n = if workload == "realloc" {
+        let sizes = realloc_sizes();
+        count_realloc(&mut *h, &sizes);
+        sizes.len()
+    } else {
+        let max_live = if workload == "random1" { 200 } else { 10_000 };
+        let ops = random_ops(100_000, max_live, 17);
+        let mut live = Vec::with_capacity(max_live + 1);
+        count_random(&mut *h, &ops, &mut live);
+        ops.len()
+    };
+    println!("{heap}/{workload}: {n} operations");
+}
+
+#[inline(never)]
+fn count_random(h: &mut dyn TestHeapDyn, ops: &[Op], live: &mut Vec<(NonNull<u8>, Layout)>) {
+    black_box(h.run(black_box(ops), live));
+}
+
+#[inline(never)]
+fn count_realloc(h: &mut dyn TestHeapDyn, sizes: &[(usize, usize)]) {
+    black_box(h.realloc_churn(black_box(sizes)));
+}

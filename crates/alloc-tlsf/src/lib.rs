@@ -5,9 +5,9 @@
 //! Free blocks sit on one of `32 × 16` lists by size (a first level per power of two, 16
 //! second-level steps within it); two bitmaps find the first non-empty list that fits in
 //! a few instructions. A block is split on allocation, merged with its free physical
-//! neighbours on deallocation, and grown in place into a free next neighbour on
-//! reallocation. Every block has a two-word header (its physical predecessor and its
-//! size); the smallest block is four words.
+//! neighbours on deallocation, and grown in place into a free next neighbour (or moved
+//! down into a free previous one) on reallocation. Every block has a two-word header (its
+//! physical predecessor and its size); the smallest block is four words.
 //!
 //! It is the heap of `no_std` programs, embedded targets and WASM, as talc and rlsf are:
 //! `#[global_allocator]` through `alloc-global`'s `Locked` and `GlobalAllocator`.

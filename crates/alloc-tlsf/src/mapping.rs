@@ -5,7 +5,7 @@
 /// Granularity: every block size and header address is a multiple of two words.
 pub(crate) const GRAN: usize = 2 * size_of::<usize>();
 /// log2 of [`GRAN`].
-const GRAN_LOG2: u32 = GRAN.trailing_zeros();
+pub(crate) const GRAN_LOG2: u32 = GRAN.trailing_zeros();
 /// log2 of the number of second-level lists per first-level class.
 pub(crate) const SL_LOG2: u32 = 4;
 /// Second-level lists per first-level class.
@@ -23,42 +23,55 @@ const _: () = assert!(FL <= 32 && SL <= 32, "the bitmaps are u32");
 const _: () = assert!(GRAN_LOG2 + SL_LOG2 == SHIFT);
 
 /// The list of a free block of `size` bytes (a multiple of [`GRAN`], below
-/// [`MAX_BLOCK`]): `(first level, second level)`.
+/// [`MAX_BLOCK`]), as a flat number `fl * SL + sl` (first level `fl`, second level `sl`).
+///
+/// Branch-free: with `m` the top bit of `size | SMALL` (so that sizes below [`SMALL`] use
+/// the step of class 1, which is [`GRAN`], as class 0 does), the top [`SL_LOG2`]` + 1`
+/// bits of `size` below `m` are `SL + sl`, and `(m - SHIFT) * SL + SL + sl` is
+/// `fl * SL + sl`.
 #[inline(always)]
-pub(crate) fn insert_class(size: usize) -> (usize, usize) {
-    if size < SMALL {
-        (0, size >> GRAN_LOG2)
-    } else {
-        let msb = usize::BITS - 1 - size.leading_zeros();
-        let fl = (msb - SHIFT + 1) as usize;
-        let sl = (size >> (msb - SL_LOG2)) & (SL - 1);
-        (fl, sl)
-    }
+pub(crate) fn insert_index(size: usize) -> usize {
+    let m = usize::BITS - 1 - (size | SMALL).leading_zeros();
+    (((m - SHIFT) as usize) << SL_LOG2) + (size >> (m - SL_LOG2))
 }
 
-/// The first list whose every block has at least `size` bytes, or `None` past the largest
-/// class.
+/// The first list whose every block has at least `size` bytes (at least [`GRAN`]), or
+/// `None` past the largest class: the list after the one holding `size - 1` (a carry out
+/// of the second level moves to the next first level by itself in the flat number).
 #[inline(always)]
-pub(crate) fn search_class(size: usize) -> Option<(usize, usize)> {
-    let rounded = if size < SMALL {
-        size
-    } else {
-        let msb = usize::BITS - 1 - size.leading_zeros();
-        size.checked_add((1 << (msb - SL_LOG2)) - 1)?
-    };
-    if rounded >= MAX_BLOCK {
-        return None;
-    }
-    Some(insert_class(rounded))
+pub(crate) fn search_index(size: usize) -> Option<usize> {
+    let index = insert_index(size - 1) + 1;
+    (index < FL * SL).then_some(index)
+}
+
+/// `(first level, second level)` of flat list number `index`.
+#[cfg(test)]
+const fn split_index(index: usize) -> (usize, usize) {
+    (index >> SL_LOG2, index & (SL - 1))
+}
+
+/// The list of a free block of `size` bytes: `(first level, second level)`.
+#[cfg(test)]
+fn insert_class(size: usize) -> (usize, usize) {
+    split_index(insert_index(size))
+}
+
+/// The first list whose every block has at least `size` bytes.
+#[cfg(test)]
+fn search_class(size: usize) -> Option<(usize, usize)> {
+    search_index(size).map(split_index)
 }
 
 /// The block size for a request of `size` bytes with a header of `header` bytes: rounded
 /// up to [`GRAN`], at least `min`; `None` if it reaches [`MAX_BLOCK`].
 #[inline(always)]
 pub(crate) fn block_size(size: usize, header: usize, min: usize) -> Option<usize> {
-    let s = size.checked_add(header + GRAN - 1)? & !(GRAN - 1);
-    let s = s.max(min);
-    (s < MAX_BLOCK).then_some(s)
+    // `size + header` rounded up stays below MAX_BLOCK exactly when it is at most
+    // `MAX_BLOCK - GRAN` (both multiples of GRAN); checked first, the sum cannot overflow.
+    if size > (MAX_BLOCK - GRAN).saturating_sub(header) {
+        return None;
+    }
+    Some(((size + header + GRAN - 1) & !(GRAN - 1)).max(min))
 }
 
 #[cfg(test)]
@@ -72,6 +85,43 @@ mod tests {
         } else {
             let base = 1usize << (fl as u32 + super::SHIFT - 1);
             base + sl * (base >> super::SL_LOG2)
+        }
+    }
+
+    /// The mapping as the TLSF paper writes it, with a branch for the small sizes.
+    fn reference_class(size: usize) -> (usize, usize) {
+        if size < super::SMALL {
+            (0, size / GRAN)
+        } else {
+            let msb = usize::BITS - 1 - size.leading_zeros();
+            let fl = (msb - super::SHIFT + 1) as usize;
+            (fl, (size >> (msb - super::SL_LOG2)) & (SL - 1))
+        }
+    }
+
+    #[test]
+    fn branch_free_mapping_matches_the_reference() {
+        let mut size = GRAN;
+        while size < MAX_BLOCK {
+            assert_eq!(insert_class(size), reference_class(size), "{size}");
+            let up = search_class(size);
+            let exact = reference_class(size);
+            if lower_bound(exact.0, exact.1) == size {
+                assert_eq!(up, Some(exact), "{size}: on a class boundary");
+            } else if let Some(up) = up {
+                // The next list after the one holding `size`.
+                let next = if exact.1 + 1 == SL {
+                    (exact.0 + 1, 0)
+                } else {
+                    (exact.0, exact.1 + 1)
+                };
+                assert_eq!(up, next, "{size}: rounded up");
+            }
+            size = if size < 1 << 14 {
+                size + GRAN
+            } else {
+                (size + (size >> 9)) & !(GRAN - 1)
+            };
         }
     }
 

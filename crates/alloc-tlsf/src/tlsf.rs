@@ -4,9 +4,9 @@ use core::alloc::Layout;
 use core::cell::UnsafeCell;
 use core::fmt;
 use core::mem::MaybeUninit;
-use core::ptr::NonNull;
+use core::ptr::{self, NonNull};
 
-use alloc_core::{Allocator, AllocatorError, Block, BlockOwner, InitError, move_block};
+use alloc_core::{Allocator, AllocatorError, Block, BlockOwner, InitError};
 
 use crate::control::{Control, HDR, MIN_BLOCK, REGION, Refused};
 use crate::mapping::{GRAN, MAX_BLOCK, block_size};
@@ -54,9 +54,13 @@ unsafe impl Allocator for NoParent {
 ///   searched for a block big enough to align, and the gap becomes a free block). The
 ///   returned block reports the usable size (a multiple of 16 bytes on 64-bit targets,
 ///   less the 16-byte header).
-/// - **Deallocation**: merges the block with its free physical neighbours; O(1).
+/// - **Deallocation**: merges the block with its free physical neighbours; O(1). The
+///   block is checked first (see bad blocks below): against bounds of the most recent
+///   region kept in the heap, so a block of it costs no walk; blocks of older regions
+///   are found by a walk over the regions.
 /// - **Reallocation**: shrinks in place (the rest is freed), grows in place into a free
-///   next neighbour, else moves.
+///   next neighbour, else moves: down into a free previous neighbour (with the next one)
+///   if they are large enough, as rlsf does, or to a new block.
 /// - **Out of memory**: with a parent, one more region of `max(chunk, request)` bytes is
 ///   asked for and the request retried; without one, `OutOfMemory`. Requests of 2^39
 ///   bytes or more (2^31 on 32-bit targets) are `TooLarge`.
@@ -292,8 +296,42 @@ impl<P: Allocator> Tlsf<P> {
         }
     }
 
-    /// Allocation, then one region more from the parent and a second try.
+    /// The common allocation: alignment up to [`GRAN`], a free block found (`layout` of
+    /// a non-zero size). Calls nothing, so that the common path of `allocate_raw` saves
+    /// no registers.
     #[inline(always)]
+    fn allocate_fast(&self, layout: Layout) -> Option<(NonNull<u8>, usize)> {
+        if layout.align() > GRAN {
+            return None;
+        }
+        debug_assert!(layout.size() != 0);
+        // `block_size` without its checks: the sum cannot overflow (a layout's size is at
+        // most `isize::MAX`), a non-zero size makes at least MIN_BLOCK bytes, and a size
+        // past the largest class finds no list (`allocate_other` then reports it).
+        let need = (layout.size() + HDR + GRAN - 1) & !(GRAN - 1);
+        // SAFETY: no other borrow of the control structure is alive; `allocate_small`
+        // calls no user code.
+        let (p, usable) = unsafe { (*self.control.get()).allocate_small(need) }?;
+        // SAFETY: `allocate_small` returns pointers into a region, never null.
+        Some((unsafe { NonNull::new_unchecked(p) }, usable))
+    }
+
+    /// Every other allocation (see [`allocate_block`](Self::allocate_block)), as a block.
+    #[inline(never)]
+    fn allocate_other(&self, layout: Layout) -> Result<Block, AllocatorError> {
+        let (ptr, usable) = self.allocate_block(layout)?;
+        // SAFETY: the block is aligned to `layout.align()` with `usable` bytes, inside a
+        // region (so below `isize::MAX`).
+        Ok(unsafe {
+            Block::from_raw_parts_unchecked(
+                ptr,
+                Layout::from_size_align_unchecked(usable, layout.align()),
+            )
+        })
+    }
+
+    /// Allocation, then one region more from the parent and a second try.
+    #[inline]
     fn allocate_block(&self, layout: Layout) -> Result<(NonNull<u8>, usize), AllocatorError> {
         let need = block_size(layout.size(), HDR, MIN_BLOCK).ok_or(AllocatorError::TooLarge)?;
         // SAFETY: no other borrow of the control structure is alive; `allocate` calls no
@@ -338,10 +376,37 @@ impl<P: Allocator> Tlsf<P> {
     #[inline(always)]
     fn header(&self, block: &Block, what: &'static str) -> *mut crate::control::Hdr {
         // SAFETY: no other borrow of the control structure is alive.
+        match unsafe { (*self.control.get()).header_fast(block.as_ptr()) } {
+            Some(h) => h,
+            None => self.header_slow(*block, what),
+        }
+    }
+
+    /// [`header`](Self::header) for blocks of older regions and bad blocks.
+    #[cold]
+    #[inline(never)]
+    fn header_slow(&self, block: Block, what: &'static str) -> *mut crate::control::Hdr {
+        // SAFETY: no other borrow of the control structure is alive.
         match unsafe { (*self.control.get()).header_of(block.as_ptr()) } {
             Ok(h) => h,
             Err(e) => refused(what, e, block),
         }
+    }
+
+    /// Frees a block of an older region, or panics: the rare part of
+    /// [`deallocate_raw`](Allocator::deallocate_raw), kept apart so that the common one
+    /// saves no registers.
+    ///
+    /// # Safety
+    ///
+    /// As [`Allocator::deallocate_raw`].
+    #[cold]
+    #[inline(never)]
+    unsafe fn deallocate_slow(&self, block: Block) {
+        let h = self.header_slow(block, "deallocate_raw");
+        // SAFETY: `h` is the header of a used block of ours (checked); no other borrow of
+        // the control structure is alive.
+        unsafe { (*self.control.get()).free(h) }
     }
 }
 
@@ -349,7 +414,7 @@ impl<P: Allocator> Tlsf<P> {
 #[cold]
 #[inline(never)]
 #[track_caller]
-fn refused(what: &str, why: Refused, block: &Block) -> ! {
+fn refused(what: &str, why: Refused, block: Block) -> ! {
     match why {
         Refused::Foreign => panic!(
             "Tlsf::{what}: {block:?} is not a block of this heap (outside its regions or not at a block's start)"
@@ -419,7 +484,9 @@ unsafe impl<P: Allocator> Allocator for Tlsf<P> {
         if layout.size() == 0 {
             return Ok(Block::empty(layout));
         }
-        let (ptr, usable) = self.allocate_block(layout)?;
+        let Some((ptr, usable)) = self.allocate_fast(layout) else {
+            return self.allocate_other(layout);
+        };
         // SAFETY: the block is aligned to `layout.align()` with `usable` bytes, inside a
         // region (so below `isize::MAX`).
         Ok(unsafe {
@@ -444,14 +511,19 @@ unsafe impl<P: Allocator> Allocator for Tlsf<P> {
         if block.is_empty() {
             return;
         }
-        let h = self.header(&block, "deallocate_raw");
-        // SAFETY: `h` is the header of a used block of ours (checked); no other borrow of
-        // the control structure is alive.
-        unsafe { (*self.control.get()).free(h) }
+        // SAFETY: no other borrow of the control structure is alive.
+        match unsafe { (*self.control.get()).header_fast(block.as_ptr()) } {
+            // SAFETY: `h` is the header of a used block of ours (checked); no other borrow
+            // of the control structure is alive.
+            Some(h) => unsafe { (*self.control.get()).free(h) },
+            // SAFETY: forwarded from the caller.
+            None => unsafe { self.deallocate_slow(block) },
+        }
     }
 
     /// In place when the block shrinks or its next neighbour is free and large enough;
-    /// otherwise moves.
+    /// otherwise moves (into a free previous neighbour if it makes room, or to a new
+    /// block).
     ///
     /// # Safety
     ///
@@ -464,7 +536,39 @@ unsafe impl<P: Allocator> Allocator for Tlsf<P> {
     /// # Panics
     ///
     /// As [`deallocate_raw`](Self::deallocate_raw).
+    #[inline]
     unsafe fn reallocate_raw(
+        &self,
+        block: Block,
+        new_layout: Layout,
+    ) -> Result<Block, AllocatorError> {
+        // The common case inline: a block of the most recent region resized in place; the
+        // rest out of line.
+        if !block.is_empty() && new_layout.size() != 0 {
+            // SAFETY: no other borrow of the control structure is alive.
+            if let Some(h) = unsafe { (*self.control.get()).header_fast(block.as_ptr()) } {
+                // SAFETY: `h` is the header of `block`, a used block of ours (checked).
+                if let Some(b) = unsafe { self.resize_in_place(h, block, new_layout) } {
+                    return Ok(b);
+                }
+                // SAFETY: `h` is the header of `block`, a used block of ours (checked).
+                return unsafe { self.reallocate_move(h, block, new_layout) };
+            }
+        }
+        // SAFETY: forwarded from the caller.
+        unsafe { self.reallocate_other(block, new_layout) }
+    }
+}
+
+impl<P: Allocator> Tlsf<P> {
+    /// Every reallocation but the common one: empty blocks, size 0, blocks of older
+    /// regions, bad blocks (which panic).
+    ///
+    /// # Safety
+    ///
+    /// As [`Allocator::reallocate_raw`].
+    #[inline(never)]
+    unsafe fn reallocate_other(
         &self,
         block: Block,
         new_layout: Layout,
@@ -478,22 +582,96 @@ unsafe impl<P: Allocator> Allocator for Tlsf<P> {
             unsafe { (*self.control.get()).free(h) };
             return Ok(Block::empty(new_layout));
         }
-        if block.addr() % new_layout.align() == 0 {
-            let need =
-                block_size(new_layout.size(), HDR, MIN_BLOCK).ok_or(AllocatorError::TooLarge)?;
-            // SAFETY: `h` is a used block of ours; no other borrow is alive.
-            if let Some(usable) = unsafe { (*self.control.get()).resize_in_place(h, need) } {
-                // SAFETY: the same address, now with `usable` bytes in a region.
-                return Ok(unsafe {
-                    Block::from_raw_parts_unchecked(
-                        block.ptr(),
-                        Layout::from_size_align_unchecked(usable, new_layout.align()),
-                    )
-                });
+        // SAFETY: `h` is the header of `block`, a used block of ours (checked).
+        if let Some(b) = unsafe { self.resize_in_place(h, block, new_layout) } {
+            return Ok(b);
+        }
+        // SAFETY: `h` is the header of `block`, a used block of ours (checked).
+        unsafe { self.reallocate_move(h, block, new_layout) }
+    }
+
+    /// `block` (of header `h`) resized in place to `new_layout`, if its address has the
+    /// alignment and it shrinks or its next neighbour is free and large enough; `None`
+    /// (nothing changed) otherwise.
+    ///
+    /// # Safety
+    ///
+    /// `block` is a used block of this heap with header `h`; `new_layout.size() != 0`.
+    #[inline(always)]
+    unsafe fn resize_in_place(
+        &self,
+        h: *mut crate::control::Hdr,
+        block: Block,
+        new_layout: Layout,
+    ) -> Option<Block> {
+        if block.addr() & (new_layout.align() - 1) != 0 {
+            return None;
+        }
+        // As in `allocate_fast`: no overflow, at least MIN_BLOCK, and a size past the
+        // largest class never fits in place (the move then reports it).
+        let need = (new_layout.size() + HDR + GRAN - 1) & !(GRAN - 1);
+        // SAFETY: `h` is a used block of ours (caller); no other borrow is alive.
+        let usable = unsafe { (*self.control.get()).resize_in_place(h, need) }?;
+        // SAFETY: the same address, now with `usable` bytes in a region.
+        Some(unsafe {
+            Block::from_raw_parts_unchecked(
+                block.ptr(),
+                Layout::from_size_align_unchecked(usable, new_layout.align()),
+            )
+        })
+    }
+
+    /// Moves `block` (of header `h`) to a new block of `new_layout`: a new block, the
+    /// contents, and `h` freed without checking it again.
+    ///
+    /// # Safety
+    ///
+    /// `block` is a used block of this heap with header `h`, currently allocated and
+    /// owned by the caller; `new_layout.size() != 0`.
+    #[inline(never)]
+    unsafe fn reallocate_move(
+        &self,
+        h: *mut crate::control::Hdr,
+        block: Block,
+        new_layout: Layout,
+    ) -> Result<Block, AllocatorError> {
+        let len = block.size().min(new_layout.size());
+        if new_layout.align() <= GRAN {
+            if let Some(need) = block_size(new_layout.size(), HDR, MIN_BLOCK) {
+                // SAFETY: `h` is a used block of ours (caller), `len` at most its usable
+                // size (the caller's size); no other borrow is alive.
+                let moved = unsafe { (*self.control.get()).move_into_prev(h, need, len) };
+                if let Some((p, usable)) = moved {
+                    // SAFETY: a block of `usable` bytes in a region, GRAN-aligned, never
+                    // null.
+                    return Ok(unsafe {
+                        Block::from_raw_parts_unchecked(
+                            NonNull::new_unchecked(p),
+                            Layout::from_size_align_unchecked(usable, new_layout.align()),
+                        )
+                    });
+                }
             }
         }
-        // SAFETY: `block` is currently allocated by `self` (checked above).
-        unsafe { move_block(self, self, block, new_layout) }
+        // The parent may run (and re-enter the heap) while the new block is found, but `h`
+        // stays the header of the caller's block: a used block is never moved, merged or
+        // given back while it is allocated, and its region lives as long as the heap.
+        let (ptr, usable) = self.allocate_block(new_layout)?;
+        // SAFETY: `block` is valid for reads of its size (caller) and the new block for
+        // writes of at least `new_layout.size()` bytes; both are allocated, so distinct.
+        unsafe {
+            ptr::copy_nonoverlapping(block.as_ptr(), ptr.as_ptr(), len);
+        }
+        // SAFETY: `h` is still the header of the caller's used block (above); no other
+        // borrow of the control structure is alive (the parent's call has returned).
+        unsafe { (*self.control.get()).free(h) };
+        // SAFETY: as in `allocate_raw`.
+        Ok(unsafe {
+            Block::from_raw_parts_unchecked(
+                ptr,
+                Layout::from_size_align_unchecked(usable, new_layout.align()),
+            )
+        })
     }
 }
 

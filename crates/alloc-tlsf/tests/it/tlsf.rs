@@ -93,6 +93,46 @@ fn growth_in_place_into_a_free_neighbour() {
 }
 
 #[test]
+fn growth_into_a_free_previous_neighbour() {
+    let heap = Tlsf::new_in(Heap, 1 << 16).unwrap();
+    let before = heap.free_bytes();
+    let a = heap.allocate_raw(Layout::new::<[u8; 500]>()).unwrap();
+    let b = heap.allocate_raw(Layout::new::<[u8; 100]>()).unwrap();
+    let c = heap.allocate_raw(Layout::new::<[u8; 100]>()).unwrap();
+    let d = heap.allocate_raw(Layout::new::<[u8; 100]>()).unwrap();
+    // SAFETY: all four are currently allocated by `heap`, and each result after them.
+    unsafe {
+        for i in 0..100 {
+            b.as_ptr().add(i).write(i as u8);
+        }
+        heap.deallocate_raw(a);
+        heap.deallocate_raw(c);
+        // `b` cannot grow into `c` alone, but `a`, `b` and `c` together hold 700 bytes:
+        // it moves down to where `a` was, its contents with it.
+        let grown = heap.reallocate_raw(b, Layout::new::<[u8; 650]>()).unwrap();
+        assert_eq!(
+            grown.ptr(),
+            a.ptr(),
+            "moved into the freed previous neighbour"
+        );
+        assert!(grown.size() >= 650);
+        for i in 0..100 {
+            assert_eq!(grown.as_ptr().add(i).read(), i as u8, "byte {i}");
+        }
+        // Too large for the three together: moved elsewhere, contents kept.
+        let moved = heap
+            .reallocate_raw(grown, Layout::new::<[u8; 5000]>())
+            .unwrap();
+        assert_ne!(moved.ptr(), a.ptr());
+        assert_eq!(moved.as_ptr().add(99).read(), 99);
+        heap.deallocate_raw(moved);
+        heap.deallocate_raw(d);
+    }
+    // Nothing lost on the way.
+    assert_eq!(heap.free_bytes(), before);
+}
+
+#[test]
 fn every_alignment_up_to_a_page_and_beyond() {
     let heap = Tlsf::new_in(Heap, 1 << 20).unwrap();
     let before = heap.free_bytes();

@@ -18,18 +18,19 @@ use crate::workspace;
 pub(crate) const EXCLUDES: [&str; 2] = ["allocators-benches", "xtask"];
 
 /// Seconds each package's tests (unit, integration, doc) took under Miri on a 2-core
-/// machine, for balancing the shards (measured 2026-11-30; only the balance matters).
+/// machine under load, for balancing the shards (measured 2026-11-30; only the ratios
+/// matter).
 const WEIGHTS: [(&str, u32); 10] = [
-    ("alloc-compose", 300),
-    ("alloc-core", 150),
-    ("alloc-global", 200),
-    ("alloc-scoped", 150),
-    ("alloc-freelist", 80),
-    ("alloc-tlsf", 60),
+    ("alloc-compose", 280),
+    ("alloc-global", 260),
+    ("alloc-scoped", 220),
+    ("allocators", 160),
+    ("alloc-core", 110),
+    ("alloc-tlsf", 70),
     ("alloc-pages", 60),
-    ("allocators", 150),
-    ("leaf-alone", 30),
-    ("test-rng", 5),
+    ("alloc-freelist", 50),
+    ("leaf-alone", 10),
+    ("test-rng", 2),
 ];
 
 /// The weight of a package missing from [`WEIGHTS`].
@@ -136,7 +137,13 @@ fn shards<'a>(packages: &[&'a str]) -> [Vec<&'a str>; 2] {
 /// `cargo miri test` of `packages` under Stacked Borrows (the Tree Borrows tests skipped).
 fn shard_command(packages: &[&str]) -> Command {
     // `--no-fail-fast`: one CI run reports every failing test target, not only the first.
-    let mut args = vec!["+nightly", "miri", "test", "--no-fail-fast", "--all-features"];
+    let mut args = vec![
+        "+nightly",
+        "miri",
+        "test",
+        "--no-fail-fast",
+        "--all-features",
+    ];
     for p in packages {
         args.extend(["-p", p]);
     }

@@ -17,14 +17,17 @@
 use core::alloc::Layout;
 use core::cell::Cell;
 use core::fmt;
-use core::mem::{ManuallyDrop, align_of, size_of};
+use core::mem::{ManuallyDrop, size_of};
 use core::ptr::{self, NonNull};
 
 use alloc_core::{Allocator, AllocatorError, Block, BlockOwner};
 
 use crate::quantizer::{Rounding, SizeClassRounding};
 
-/// What a kept block holds at its start while it is kept.
+/// What a kept block holds at its start while it is kept, unaligned (a block of a
+/// byte-aligned request may start at any address): read and written with
+/// [`read`](Self::read) and [`set_next`](Self::set_next) only.
+#[derive(Clone, Copy)]
 #[repr(C)]
 struct Header {
     /// The next (older) kept block.
@@ -33,6 +36,30 @@ struct Header {
     size: usize,
     /// The block's alignment with the inner allocator.
     align: usize,
+}
+
+impl Header {
+    /// The header at `at`.
+    ///
+    /// # Safety
+    ///
+    /// `at` starts a kept block whose header was written by `Recycler::keep`.
+    #[inline(always)]
+    unsafe fn read(at: NonNull<Self>) -> Self {
+        // SAFETY: the caller's promise: valid for reads of a header (at any alignment).
+        unsafe { at.as_ptr().read_unaligned() }
+    }
+
+    /// Sets the `next` field of the header at `at`.
+    ///
+    /// # Safety
+    ///
+    /// As [`read`](Self::read), and the block is ours to write (kept).
+    #[inline(always)]
+    unsafe fn set_next(at: NonNull<Self>, next: Option<NonNull<Self>>) {
+        // SAFETY: the caller's promise; a raw place, no reference to the unaligned header.
+        unsafe { (&raw mut (*at.as_ptr()).next).write_unaligned(next) }
+    }
 }
 
 /// Keeps up to `max_blocks` freed blocks (and at most `max_bytes` bytes of them) and serves
@@ -57,9 +84,8 @@ struct Header {
 ///   allocator until it fits; a block larger than `max_bytes` alone is not kept.
 /// - **Cost.** The kept list is searched linearly on allocation and on free (the double
 ///   free check): `max_blocks` is meant to be small (4 to 64).
-/// - **Small blocks.** A block smaller than three words (24 bytes on 64-bit targets), or
-///   whose address is not word-aligned, is not kept (its header would not fit): it goes
-///   straight back to the inner allocator.
+/// - **Small blocks.** A block smaller than three words (24 bytes on 64-bit targets) is
+///   not kept (its header would not fit): it goes straight back to the inner allocator.
 /// - **Reallocation** within the class and alignment: the same block. Otherwise the inner
 ///   allocator's reallocation between classes (which may move without copying, as
 ///   `mremap` does); kept blocks are not used for moves.
@@ -283,7 +309,7 @@ impl<A: Allocator> Recycler<A> {
             // the list any more, not handed out).
             let block = unsafe { Self::block_of(header) };
             // SAFETY: as above; read before the block goes back.
-            next = unsafe { (*header.as_ptr()).next };
+            next = unsafe { Header::read(header) }.next;
             // SAFETY: `block` is currently allocated by `inner` with this layout (the list's
             // invariant), and nothing refers to it any more.
             unsafe { self.inner.deallocate_raw(block) };
@@ -317,7 +343,7 @@ impl<A: Allocator> Recycler<A> {
     #[inline(always)]
     unsafe fn block_of(header: NonNull<Header>) -> Block {
         // SAFETY: the header was written by `keep` (the caller's promise).
-        let (size, align) = unsafe { ((*header.as_ptr()).size, (*header.as_ptr()).align) };
+        let Header { size, align, .. } = unsafe { Header::read(header) };
         // SAFETY: `size` and `align` are the layout of a block the inner allocator handed
         // out (the list's invariant): a valid layout, and the block's memory.
         unsafe {
@@ -362,13 +388,13 @@ impl<A: Allocator> Recycler<A> {
         let mut cur = self.head.get();
         while let Some(header) = cur {
             // SAFETY: `header` is on the list: the start of a kept block, ours to read.
-            let h = unsafe { &*header.as_ptr() };
+            let h = unsafe { Header::read(header) };
             let next = h.next;
             if h.size == layout.size() && h.align == layout.align() {
                 match prev {
                     None => self.head.set(next),
                     // SAFETY: `p` is on the list (the block before `header`), ours to write.
-                    Some(p) => unsafe { (*p.as_ptr()).next = next },
+                    Some(p) => unsafe { Header::set_next(p, next) },
                 }
                 self.kept.set(self.kept.get() - 1);
                 self.kept_bytes.set(self.kept_bytes.get() - layout.size());
@@ -385,14 +411,14 @@ impl<A: Allocator> Recycler<A> {
         let mut prev: Option<NonNull<Header>> = None;
         let mut cur = self.head.get()?;
         // SAFETY: `cur` is on the list: the start of a kept block, ours to read.
-        while let Some(next) = unsafe { (*cur.as_ptr()).next } {
+        while let Some(next) = unsafe { Header::read(cur) }.next {
             prev = Some(cur);
             cur = next;
         }
         match prev {
             None => self.head.set(None),
             // SAFETY: `p` is on the list (the block before the last), ours to write.
-            Some(p) => unsafe { (*p.as_ptr()).next = None },
+            Some(p) => unsafe { Header::set_next(p, None) },
         }
         // SAFETY: `cur` was on the list until just now.
         let block = unsafe { Self::block_of(cur) };
@@ -410,17 +436,14 @@ impl<A: Allocator> Recycler<A> {
                 double_free(what, block);
             }
             // SAFETY: `header` is on the list: the start of a kept block, ours to read.
-            cur = unsafe { (*header.as_ptr()).next };
+            cur = unsafe { Header::read(header) }.next;
         }
     }
 
     /// Whether the inner block `block` can hold a header and respects the byte cap.
     #[inline(always)]
     fn keepable(&self, block: &Block) -> bool {
-        self.max_blocks > 0
-            && block.size() <= self.max_bytes
-            && block.size() >= size_of::<Header>()
-            && block.ptr().as_ptr().addr() % align_of::<Header>() == 0
+        self.max_blocks > 0 && block.size() <= self.max_bytes && block.size() >= size_of::<Header>()
     }
 
     /// Puts the inner block `block` on the list, then gives the oldest blocks back while
@@ -432,10 +455,10 @@ impl<A: Allocator> Recycler<A> {
     /// no longer used by anyone else.
     unsafe fn keep(&self, block: Block) {
         let header = block.ptr().cast::<Header>();
-        // SAFETY: the block is ours (the caller's promise), at least a header large and
-        // aligned for it (`keepable`).
+        // SAFETY: the block is ours (the caller's promise), at least a header large
+        // (`keepable`); written unaligned.
         unsafe {
-            header.as_ptr().write(Header {
+            header.as_ptr().write_unaligned(Header {
                 next: self.head.get(),
                 size: block.size(),
                 align: block.align(),

@@ -241,3 +241,79 @@ fn send_not_sync() {
     static_assertions::assert_not_impl_any!(Recycler<Heap>: Sync);
     static_assertions::assert_not_impl_any!(Recycler<Pool>: Send);
 }
+
+// The rows of docs/bad-input.md ("Recycler").
+
+#[test]
+fn zero_size_requests() {
+    let heap = Heap.proxy(Counters::new());
+    let alloc = Recycler::new(&heap, 4);
+    let b = alloc.allocate_raw(layout(0, 64)).unwrap();
+    assert_eq!((b.size(), b.addr() % 64), (0, 0));
+    // SAFETY: an empty block: giving it back (twice) does nothing.
+    unsafe {
+        alloc.deallocate_raw(b);
+        alloc.deallocate_raw(b);
+    }
+    assert_eq!(
+        (alloc.kept_blocks(), heap.logger().counts().allocations),
+        (0, 0)
+    );
+}
+
+#[test]
+fn isize_max_and_overflowing_sizes() {
+    let alloc = Recycler::new(Heap, 4);
+    let max = isize::MAX as usize;
+    for size in [max - 100, max] {
+        assert_eq!(
+            alloc.allocate_raw(layout(size, 1)).unwrap_err(),
+            alloc_core::AllocatorError::SizeOverflow,
+            "{size}"
+        );
+    }
+    let b = alloc.allocate_raw(layout(64, 8)).unwrap();
+    // SAFETY: currently allocated by `alloc`; on error it stays allocated.
+    let e = unsafe { alloc.reallocate_raw(b, layout(max - 100, 8)) }.unwrap_err();
+    assert_eq!(e, alloc_core::AllocatorError::SizeOverflow);
+    // SAFETY: still allocated (the failed reallocation left it).
+    unsafe { alloc.deallocate_raw(b) };
+}
+
+#[test]
+fn exhaustion_and_too_large_are_the_inner_answers() {
+    let alloc = Recycler::new(Pool::new(64, 2), 4);
+    let a = alloc.allocate_raw(layout(40, 8)).unwrap();
+    let b = alloc.allocate_raw(layout(40, 8)).unwrap();
+    assert_eq!(
+        alloc.allocate_raw(layout(40, 8)).unwrap_err(),
+        alloc_core::AllocatorError::OutOfMemory
+    );
+    // SAFETY: currently allocated by `alloc`; on error it stays allocated.
+    let e = unsafe { alloc.reallocate_raw(a, layout(100, 8)) }.unwrap_err();
+    assert_eq!(e, alloc_core::AllocatorError::TooLarge);
+    // SAFETY: each currently allocated by `alloc`, given back once.
+    unsafe {
+        alloc.deallocate_raw(a);
+        alloc.deallocate_raw(b);
+    }
+    // Both kept: the pool is still full, yet requests of their class are served.
+    assert_eq!(alloc.inner().live(), 2);
+    assert!(alloc.allocate_raw(layout(40, 8)).is_ok());
+}
+
+#[test]
+fn freeing_a_foreign_block_reaches_the_inner_allocator_when_not_kept() {
+    let foreign = Pool::new(64, 2);
+    let other = foreign.allocate_raw(layout(40, 8)).unwrap();
+    // Nothing kept (`max_blocks` 0): the inner allocator checks at once.
+    let alloc = Recycler::new(Pool::new(64, 2), 0);
+    let msg = panic_message(|| {
+        // SAFETY: none: a foreign block on purpose, which the inner pool detects.
+        unsafe { alloc.deallocate_raw(Block::from_raw_parts(other.ptr(), layout(40, 8))) }
+    });
+    assert!(msg.contains("Pool"), "{msg}");
+    // SAFETY: `other` is currently allocated by `foreign`.
+    unsafe { foreign.deallocate_raw(other) };
+    assert!(alloc.allocate_raw(layout(40, 8)).is_ok());
+}

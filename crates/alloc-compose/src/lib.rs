@@ -25,6 +25,10 @@
 //! - [`Bitmapped`]: fixed-size blocks tracked by one bit each, requests of one or
 //!   several contiguous blocks, O(1) ownership and a fast
 //!   [`deallocate_all`](Bitmapped::deallocate_all).
+//! - [`Recycler<A>`](Recycler): keeps a few freed blocks (up to `N`, and a byte cap) and
+//!   serves later requests of their size class from them: large blocks from an allocator
+//!   whose fresh blocks are dear (`Pages`: a system call and a page fault per page) come
+//!   back at the cost of a list lookup.
 //! - [`Stats`]: a logger with counts, live and peak bytes and a histogram of request
 //!   sizes, printable as a summary.
 //! - [`AllocatorExt`]: `.with_fallback(f)`, `.proxy(logger)`, `.segregate::<T, _>(large)`
@@ -90,6 +94,7 @@ mod loggers;
 mod null;
 mod proxy;
 mod quantizer;
+mod recycler;
 mod segregator;
 mod stats;
 
@@ -106,6 +111,7 @@ pub use loggers::{AtomicCounters, Counters, Counts, FnLogger, NoLog};
 pub use null::Null;
 pub use proxy::{Event, Proxy, ProxyLogger};
 pub use quantizer::{Multiple, PowerOfTwo, Quantizer, Rounding, SizeClassRounding};
+pub use recycler::Recycler;
 pub use segregator::Segregator;
 pub use stats::{Stats, StatsSummary};
 

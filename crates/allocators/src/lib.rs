@@ -31,6 +31,7 @@
 //! | finding memory bugs in tests and debug builds | `alloc.guarded()`: [`Guard`] | fences, fill patterns, double-free, foreign-block and leak detection, each naming the problem |
 //! | making overflows and uses after free fault at once (electric fence) | `Protected` (feature `pages`), or `Guard::new(Protected::new())`, the page-protected mode of [`Guard`] | every block against an inaccessible page; freed pages inaccessible and never reused |
 //! | large blocks (64 KiB and up), or a parent that takes its memory from the system | `Pages` (feature `pages`) | `mmap`/`VirtualAlloc` per block; on Linux growth by `mremap`, without copying |
+//! | large blocks allocated and freed again and again (buffers, images, a request's scratch) | `Recycler::new(Pages, 8)`: [`Recycler`] | keeps up to 8 freed blocks (and a byte cap) and hands them out again for requests of their size class: no system call, no page fault |
 //! | one allocator for several threads | [`Locked`], or [`SyncFreeList`] | a short lock around any allocator |
 //! | many threads allocating and freeing small blocks | [`ThreadCache`] in front of any thread-safe allocator | per-thread stacks of free blocks: no lock, no atomic on the fast path (see [Sharing across threads](#sharing-across-threads)) |
 //! | the `#[global_allocator]` | [`GlobalAllocator`]`<`[`GeneralPurpose`]`>`, or over your own thread-safe chain | `const`-constructible, never unwinds, null on failure |

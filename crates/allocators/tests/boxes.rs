@@ -151,3 +151,21 @@ fn tree_borrows_thread_cache() {
 fn tree_borrows_general_purpose() {
     boxes(&GeneralPurpose::new());
 }
+
+#[cfg(all(feature = "pages", any(unix, windows)))]
+#[test]
+fn tree_borrows_pages() {
+    boxes(&allocators::Pages);
+    boxes(&allocators::Protected::new());
+}
+
+#[cfg(all(feature = "pages", any(unix, windows)))]
+#[test]
+fn tree_borrows_recycler() {
+    let recycler = allocators::Recycler::new(allocators::Pages, 8);
+    boxes(&recycler);
+    assert!(recycler.kept_blocks() > 0, "the boxes' blocks were kept");
+    // Again: now served from the kept blocks.
+    boxes(&recycler);
+    boxes(&allocators::Recycler::with_limits(Heap, 2, 256));
+}

@@ -15,6 +15,7 @@ mod guard;
 mod list;
 mod proxy;
 mod quantizer;
+mod recycler;
 mod reentry;
 mod segregator;
 mod stats;

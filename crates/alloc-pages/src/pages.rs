@@ -20,6 +20,9 @@ use crate::sys;
 ///   `alignment - page` bytes more and unmapping the excess before and after the aligned
 ///   part (on Windows, by reserving again at the aligned address).
 /// - **Zeroed** allocations cost nothing more: fresh pages read as zero.
+/// - **Huge pages**: on Linux a mapping of 2 MiB or more asks for transparent huge pages
+///   (`madvise(MADV_HUGEPAGE)`), so a large block is not faulted in 4 KiB at a time; a
+///   hint the system may ignore.
 /// - **Reallocation**: in place when the page count does not change; on Linux (and
 ///   Android) growing or shrinking a page-aligned block is one `mremap` with
 ///   `MREMAP_MAYMOVE`, which moves page table entries rather than bytes; elsewhere
@@ -35,8 +38,10 @@ use crate::sys;
 /// not an O(1) answer. It calls no user code, so the conformance kit's re-entrancy mode
 /// has nothing to check.
 ///
-/// Every request is a system call (a few microseconds): use it for large blocks, or as
-/// the parent of an allocator that carves small blocks out of large ones.
+/// Every request is a system call (a few microseconds), and fresh pages are faulted in
+/// when first written: use it for large blocks, as the parent of an allocator that carves
+/// small blocks out of large ones, or behind a `Recycler` (alloc-compose) that keeps freed
+/// blocks for the next request.
 ///
 /// # Examples
 ///

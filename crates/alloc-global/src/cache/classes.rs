@@ -65,7 +65,8 @@ pub(crate) const fn class_of(size: usize) -> usize {
 }
 
 /// How many blocks a thread keeps at most in class `c`: [`CLASS_BYTES`] worth, clamped to
-/// [`MIN_COUNT`]..=[`MAX_COUNT`].
+/// [`MIN_COUNT`]..=[`MAX_COUNT`], rounded down to an even number (a full stack is two
+/// batches exactly, so a flush can cut it at a mark: see `local::ClassCache`).
 #[inline(always)]
 pub(crate) const fn capacity(c: usize) -> usize {
     TABLE[c].1 as usize
@@ -74,18 +75,20 @@ pub(crate) const fn capacity(c: usize) -> usize {
 /// [`capacity`], computed.
 const fn computed_capacity(c: usize) -> usize {
     let n = CLASS_BYTES / computed_size(c);
-    if n > MAX_COUNT {
+    let n = if n > MAX_COUNT {
         MAX_COUNT
     } else if n < MIN_COUNT {
         MIN_COUNT
     } else {
         n
-    }
+    };
+    n & !1
 }
 
 /// How many blocks move at once between a thread's cache and the depot or the backing
-/// allocator: half the capacity, so a thread that alternates around the limit does not
+/// allocator: half the capacity (exactly: capacities are even), so a thread that alternates around the limit does not
 /// move a batch on every call.
+#[inline(always)]
 pub(crate) const fn batch(c: usize) -> usize {
     capacity(c) / 2
 }
@@ -119,10 +122,9 @@ mod tests {
         for c in 0..NUM_CLASSES {
             assert_eq!(class_size(c), computed_size(c));
             assert_eq!(capacity(c), computed_capacity(c));
-            assert_eq!(
-                capacity(c),
-                (CLASS_BYTES / class_size(c)).clamp(MIN_COUNT, MAX_COUNT)
-            );
+            let clamped = (CLASS_BYTES / class_size(c)).clamp(MIN_COUNT, MAX_COUNT);
+            assert_eq!(capacity(c), clamped & !1);
+            assert_eq!(capacity(c), 2 * batch(c));
         }
         assert_eq!(
             (class_size(8), class_size(12), class_size(NUM_CLASSES - 1)),

@@ -14,8 +14,8 @@ use alloc_core::{RawLock, SpinLock};
 use super::classes::{NUM_CLASSES, batch};
 use super::local::Slot;
 
-/// The most full batches the depot keeps per class; further batches go to the backing
-/// allocator (see the module docs of `cache`).
+/// The most full batches the depot keeps per class by default; further batches go to the
+/// backing allocator (see the module docs of `cache`).
 pub(crate) const DEPOT_BATCHES: usize = 16;
 
 /// The next block of a chain, stored in `block`'s first word.
@@ -189,19 +189,19 @@ impl Core {
     }
 
     /// Puts a full batch of class `c` (`batch(c)` blocks, null-terminated) into the depot.
-    /// Returns `false`, keeping nothing, if the depot holds [`DEPOT_BATCHES`] already.
+    /// Returns `false`, keeping nothing, if the depot holds `limit` batches already.
     ///
     /// # Safety
     ///
     /// `head` starts a null-terminated chain of exactly `batch(c)` free class-`c` blocks of
     /// this instance's backing allocator, owned by the caller, which gives them up on
     /// `true`.
-    pub(crate) unsafe fn give_batch(&self, c: usize, head: *mut u8) -> bool {
+    pub(crate) unsafe fn give_batch(&self, c: usize, head: *mut u8, limit: usize) -> bool {
         let class = &self.depot[c];
         let _guard = class.lock.lock();
         // SAFETY: the lock is held: no other access to the shelf.
         let shelf = unsafe { &mut *class.shelf.get() };
-        if shelf.full_count >= DEPOT_BATCHES {
+        if shelf.full_count >= limit {
             return false;
         }
         // SAFETY: the caller gives `head` to the depot.

@@ -20,7 +20,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 use alloc_core::{RawLock, SpinLock};
 
-use super::classes::{NUM_CLASSES, capacity};
+use super::classes::{NUM_CLASSES, batch, capacity};
 use super::depot::{Core, next, set_next};
 
 /// How many cache instances one thread can cache for at the same time; a thread that uses
@@ -37,6 +37,14 @@ pub(crate) struct ClassCache {
     head: Cell<*mut u8>,
     /// How many blocks the stack holds (`<= capacity(c)`).
     count: Cell<u32>,
+    /// The block at position `batch(c)` from the bottom and the one above it, recorded by
+    /// the push that took `count` from `batch(c)` to `batch(c) + 1`. Blocks below the top
+    /// never move, so while the stack has not gone back down to `batch(c)` blocks since
+    /// (a pop past it) they are still there, and a full stack is cut into two batches
+    /// there in O(1) (the bottom, coldest batch leaves) instead of walking `batch(c)`
+    /// links. Null when unknown (`put`, a flush); then a flush walks.
+    mark: Cell<*mut u8>,
+    above: Cell<*mut u8>,
     /// Requests served from this stack. Written by its thread only (a load and a store,
     /// no read-modify-write); read by `stats` from any thread.
     pub(crate) served: AtomicU64,
@@ -87,6 +95,8 @@ std::thread_local! {
                         ClassCache {
                             head: Cell::new(ptr::null_mut()),
                             count: Cell::new(0),
+                            mark: Cell::new(ptr::null_mut()),
+                            above: Cell::new(ptr::null_mut()),
                             served: AtomicU64::new(0),
                         }
                     }; NUM_CLASSES],
@@ -156,11 +166,36 @@ impl Slot {
         }
         #[cfg(debug_assertions)]
         Self::check_not_cached(cache, block);
+        let head = cache.head.get();
+        if count as usize == batch(c) {
+            cache.mark.set(head);
+            cache.above.set(block);
+        }
         // SAFETY: the caller gives the block to the stack.
-        unsafe { set_next(block, cache.head.get()) };
+        unsafe { set_next(block, head) };
         cache.head.set(block);
         cache.count.set(count + 1);
         true
+    }
+
+    /// Takes `batch(c)` blocks off a full stack of class `c` as a null-terminated chain:
+    /// the bottom half, cut at the mark in O(1), or the top half when the mark is unknown.
+    pub(crate) fn take_batch(&self, c: usize) -> *mut u8 {
+        let cache = &self.classes[c];
+        debug_assert!(cache.count.get() as usize >= capacity(c));
+        let (mark, above) = (cache.mark.replace(ptr::null_mut()), cache.above.get());
+        if mark.is_null() {
+            return self.take(c, batch(c));
+        }
+        // SAFETY: the mark is set and the stack has stayed above `batch(c)` blocks since
+        // (see `ClassCache::mark`): `above` is a free block of this stack whose link is
+        // `mark`, below which the stack holds exactly `batch(c)` blocks, null-terminated.
+        unsafe {
+            debug_assert!(next(above) == mark);
+            set_next(above, ptr::null_mut());
+        }
+        cache.count.set(cache.count.get() - batch(c) as u32);
+        mark
     }
 
     /// Panics if `block` is in the stack: it was freed twice.
@@ -183,6 +218,7 @@ impl Slot {
     pub(crate) fn take(&self, c: usize, n: usize) -> *mut u8 {
         let cache = &self.classes[c];
         debug_assert!(n >= 1 && n <= cache.count.get() as usize);
+        cache.mark.set(ptr::null_mut());
         let head = cache.head.get();
         let mut last = head;
         for _ in 1..n {
@@ -209,6 +245,8 @@ impl Slot {
             return;
         }
         let cache = &self.classes[c];
+        // The stack may cross `batch(c)` without a push: the mark is unknown.
+        cache.mark.set(ptr::null_mut());
         if !cache.head.get().is_null() {
             let mut last = head;
             for _ in 1..n {
@@ -370,5 +408,114 @@ impl Drop for ExitGuard {
                 slot.id.set(0);
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    extern crate alloc;
+
+    use alloc::vec;
+    use alloc::vec::Vec;
+
+    /// A slot outside any thread-local table, as `TABLE` builds them.
+    fn slot() -> Slot {
+        Slot {
+            id: Cell::new(0),
+            core: Cell::new(ptr::null()),
+            next: Cell::new(ptr::null()),
+            prev: Cell::new(ptr::null()),
+            classes: [const {
+                ClassCache {
+                    head: Cell::new(ptr::null_mut()),
+                    count: Cell::new(0),
+                    mark: Cell::new(ptr::null_mut()),
+                    above: Cell::new(ptr::null_mut()),
+                    served: AtomicU64::new(0),
+                }
+            }; NUM_CLASSES],
+        }
+    }
+
+    /// The blocks of a chain, in order.
+    fn chain(mut p: *mut u8) -> Vec<*mut u8> {
+        let mut blocks = Vec::new();
+        while !p.is_null() {
+            blocks.push(p);
+            // SAFETY: a block of the test's buffer, linked by the slot.
+            p = unsafe { next(p) };
+        }
+        blocks
+    }
+
+    /// Class 0 (16-byte blocks) of a slot, over `n` blocks of a buffer the test owns.
+    fn blocks(buffer: &mut [[u64; 2]]) -> Vec<*mut u8> {
+        buffer
+            .iter_mut()
+            .map(|b| b.as_mut_ptr().cast::<u8>())
+            .collect()
+    }
+
+    #[test]
+    fn a_full_stack_gives_its_bottom_half_cut_at_the_mark() {
+        let (slot, cap, half) = (slot(), capacity(0), batch(0));
+        let mut buffer = vec![[0u64; 2]; cap + 8];
+        let blocks = blocks(&mut buffer);
+        for &b in &blocks[..cap] {
+            // SAFETY: distinct blocks of the buffer, given to the stack.
+            assert!(unsafe { slot.push(0, b) });
+        }
+        // SAFETY: as above.
+        assert!(!unsafe { slot.push(0, blocks[cap]) }, "full");
+        let cut = chain(slot.take_batch(0));
+        assert_eq!(
+            cut,
+            blocks[..half].iter().rev().copied().collect::<Vec<_>>()
+        );
+        assert_eq!(slot.classes[0].count.get() as usize, half);
+        let left = chain(slot.classes[0].head.get());
+        assert_eq!(
+            left,
+            blocks[half..cap].iter().rev().copied().collect::<Vec<_>>()
+        );
+
+        // Down past the mark and up again: the mark is recorded again by the pushes.
+        for _ in 0..3 {
+            assert!(slot.pop(0).is_some());
+        }
+        let mut stack: Vec<_> = blocks[half..cap - 3].to_vec();
+        for &b in blocks[..half].iter().chain(&blocks[cap..cap + 3]) {
+            // SAFETY: blocks not in the stack, given to it.
+            assert!(unsafe { slot.push(0, b) });
+            stack.push(b);
+        }
+        assert_eq!(slot.classes[0].count.get() as usize, cap);
+        let cut = chain(slot.take_batch(0));
+        assert_eq!(cut, stack[..half].iter().rev().copied().collect::<Vec<_>>());
+        assert_eq!(
+            chain(slot.classes[0].head.get()),
+            stack[half..].iter().rev().copied().collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn without_a_mark_a_flush_walks_the_top_half() {
+        let (slot, cap, half) = (slot(), capacity(0), batch(0));
+        let mut buffer = vec![[0u64; 2]; cap];
+        let blocks = blocks(&mut buffer);
+        // Build a chain of all blocks and put it at once: no push crosses the half.
+        for w in blocks.windows(2) {
+            // SAFETY: blocks of the test's buffer.
+            unsafe { set_next(w[0], w[1]) };
+        }
+        // SAFETY: the last block ends the chain.
+        unsafe { set_next(blocks[cap - 1], ptr::null_mut()) };
+        // SAFETY: a chain of `cap` distinct blocks, given to an empty stack.
+        unsafe { slot.put(0, blocks[0], cap) };
+        let cut = chain(slot.take_batch(0));
+        assert_eq!(cut, blocks[..half]);
+        assert_eq!(chain(slot.classes[0].head.get()), blocks[half..]);
+        assert_eq!(slot.classes[0].count.get() as usize, half);
     }
 }

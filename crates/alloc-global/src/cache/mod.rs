@@ -17,7 +17,7 @@ use std::alloc::System;
 use alloc_core::{Allocator, AllocatorError, Block, BlockOwner};
 
 pub(crate) use classes::{ALIGN, MAX_SIZE, NUM_CLASSES, class_of, class_size};
-use depot::{Core, next};
+use depot::{Core, DEPOT_BATCHES, next};
 pub use stats::CacheStats;
 
 /// Where a request goes: nowhere (size 0), a class, or the backing allocator.
@@ -95,13 +95,15 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 ///   and free pushes with plain loads and stores: no lock, no atomic read-modify-write.
 /// - **Batches.** An empty stack takes a batch (half its capacity) from the instance's
 ///   *depot* (one spin lock per class, a batch moves in O(1)), else allocates up to 16
-///   blocks from the backing allocator (one call each); a full stack gives a batch back
-///   to the depot, or to the backing allocator when the depot holds 16 batches of that
-///   class already.
-/// - **Bounds.** A thread keeps at most 16 KiB per class (between 2 and 256 blocks), so at
-///   most [`MAX_THREAD_BYTES`](Self::MAX_THREAD_BYTES) (577 KiB) per instance when every class is full; the depot at most 16
-///   batches per class. A thread's blocks go to the depot when it exits; the depot's go
-///   to the backing allocator when the instance is dropped.
+///   blocks from the backing allocator (one call each); a full stack gives its bottom
+///   (coldest) half to the depot as a batch, cut in O(1) at a mark the stack keeps, or to
+///   the backing allocator when the depot holds 16 batches of that class already (the
+///   limit is a parameter: [`with_depot_batches`](Self::with_depot_batches)).
+/// - **Bounds.** A thread keeps at most 16 KiB per class (an even number of blocks
+///   between 2 and 256), so at most [`MAX_THREAD_BYTES`](Self::MAX_THREAD_BYTES)
+///   (565 KiB) per instance when every class is full; the depot at most 16 batches per
+///   class by default. A thread's blocks go to the depot when it exits; the depot's go to
+///   the backing allocator when the instance is dropped.
 ///
 /// # Frees from other threads
 ///
@@ -166,6 +168,8 @@ pub struct ThreadCache<A: Allocator> {
     /// Asks the backing allocator whether it owns a block being freed
     /// ([`checked`](Self::checked)); `None`: no check.
     check: Option<fn(&A, &Block) -> bool>,
+    /// The most full batches the depot keeps per class ([`DEPOT_BATCHES`] by default).
+    depot_batches: usize,
     backing: A,
 }
 
@@ -217,6 +221,7 @@ impl<A: Allocator> ThreadCache<A> {
         Self {
             core: AtomicPtr::new(ptr::null_mut()),
             check: None,
+            depot_batches: DEPOT_BATCHES,
             backing,
         }
     }
@@ -284,6 +289,37 @@ impl<A: Allocator> ThreadCache<A> {
         Self {
             core: AtomicPtr::new(ptr::null_mut()),
             check: Some(owns::<A>),
+            depot_batches: DEPOT_BATCHES,
+            backing,
+        }
+    }
+
+    /// As [`new`](Self::new), with a depot that keeps up to `batches` full batches per
+    /// class (16 by default) before giving further batches back to the backing allocator,
+    /// block by block. `usize::MAX` never gives blocks back before the instance is
+    /// dropped: the right choice when the backing allocator would only keep them on a list
+    /// of its own (as [`GeneralPurpose`](crate::GeneralPurpose)'s pools do), since a
+    /// batch then moves in O(1) instead of one backing call per block. `0` gives every
+    /// batch a full thread cache sheds straight back. A `const fn`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use alloc_global::{Allocator, ThreadCache};
+    /// use std::alloc::System;
+    ///
+    /// // Threads that free what other threads allocated shed batches into the depot;
+    /// // this one keeps them all until it is dropped.
+    /// let cache = ThreadCache::with_depot_batches(System, usize::MAX);
+    /// let b = cache.allocate(7u32).unwrap();
+    /// assert_eq!(*b, 7);
+    /// ```
+    #[must_use]
+    pub const fn with_depot_batches(backing: A, batches: usize) -> Self {
+        Self {
+            core: AtomicPtr::new(ptr::null_mut()),
+            check: None,
+            depot_batches: batches,
             backing,
         }
     }
@@ -497,14 +533,14 @@ impl<A: Allocator> ThreadCache<A> {
             return;
         }
         // The stack is full: a batch leaves it.
-        let Some(chain) = local::with_slot(core.id, |slot| slot.take(c, classes::batch(c))) else {
+        let Some(chain) = local::with_slot(core.id, |slot| slot.take_batch(c)) else {
             // SAFETY: forwarded from the caller.
             unsafe { self.deallocate_to_backing(c, block) };
             return;
         };
         Core::bump(&core.flushes);
         // SAFETY: the chain holds `batch(c)` free class-`c` blocks taken from our stack.
-        if !unsafe { core.give_batch(c, chain) } {
+        if !unsafe { core.give_batch(c, chain, self.depot_batches) } {
             let mut p = chain;
             while !p.is_null() {
                 // SAFETY: `p` is a block of the chain, ours; its link is read first.

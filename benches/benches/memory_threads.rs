@@ -146,8 +146,9 @@ impl Visit for Child<'_> {
         let metered = Metered::new(subject);
         self.work.run(&metered);
         let rss = status_bytes("VmHWM").saturating_sub(rss_before);
-        let held = metered
-            .peak_usable()
+        let held = subject
+            .held()
+            .or_else(|| metered.peak_usable())
             .unwrap_or_else(|| self.parent.peak.load(Relaxed));
         let rss = if reset { rss.to_string() } else { "-".into() };
         println!(
@@ -160,10 +161,11 @@ impl Visit for Child<'_> {
 /// Collects the names of the subjects.
 struct Names(Vec<String>);
 
-/// Subjects without a countable parent (they take memory from `System` themselves): their
-/// "held" would read 0, so they are left out of this table rather than shown wrongly.
+/// Subjects without a countable parent that do not report what they hold (they take memory
+/// from `System` themselves): their "held" would read 0, so they are left out of this table
+/// rather than shown wrongly. `GeneralPurpose` itself reports its chunks.
 fn uncounted(name: &str) -> bool {
-    name.contains("GeneralPurpose")
+    name.starts_with("GlobalAllocator<GeneralPurpose")
 }
 
 impl Visit for Names {
@@ -246,7 +248,7 @@ fn table(results: &[(&str, Vec<Cell>)]) -> String {
     }
     out.push_str(
         "\nHeld: ours, the peak taken from their counting parent (regions reserved up front \
-         included); the peers, the peak sum of their blocks' usable sizes (size-class rounding \
+         included), or for `GeneralPurpose` the chunks it took from `System`; the peers, the peak sum of their blocks' usable sizes (size-class rounding \
          only). RSS growth counts everything, for every allocator alike.\n",
     );
     out

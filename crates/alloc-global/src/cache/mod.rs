@@ -63,6 +63,10 @@ fn class_block(ptr: NonNull<u8>, c: usize, align: usize) -> Block {
 /// The most blocks a refill takes from the backing allocator.
 const BACKING_BATCH: usize = 16;
 
+/// The id of an instance without a core yet: no slot ever has it (slot ids are 0 or
+/// taken from [`NEXT_ID`], which starts at 1 and never gets this far).
+const NO_ID: u64 = u64::MAX;
+
 /// The identity of the next instance to get a core (0 means "no slot").
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -165,6 +169,10 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 pub struct ThreadCache<A: Allocator> {
     /// The shared part, null until first use; then never changes until `drop`.
     core: AtomicPtr<Core>,
+    /// The core's id once the core exists, [`NO_ID`] before: the fast paths match it
+    /// against the thread's slots without reading the core (a slot registered for this
+    /// instance exists only once the core does).
+    id: AtomicU64,
     /// Asks the backing allocator whether it owns a block being freed
     /// ([`checked`](Self::checked)); `None`: no check.
     check: Option<fn(&A, &Block) -> bool>,
@@ -220,6 +228,7 @@ impl<A: Allocator> ThreadCache<A> {
     pub const fn new(backing: A) -> Self {
         Self {
             core: AtomicPtr::new(ptr::null_mut()),
+            id: AtomicU64::new(NO_ID),
             check: None,
             depot_batches: DEPOT_BATCHES,
             backing,
@@ -288,6 +297,7 @@ impl<A: Allocator> ThreadCache<A> {
     {
         Self {
             core: AtomicPtr::new(ptr::null_mut()),
+            id: AtomicU64::new(NO_ID),
             check: Some(owns::<A>),
             depot_batches: DEPOT_BATCHES,
             backing,
@@ -318,6 +328,7 @@ impl<A: Allocator> ThreadCache<A> {
     pub const fn with_depot_batches(backing: A, batches: usize) -> Self {
         Self {
             core: AtomicPtr::new(ptr::null_mut()),
+            id: AtomicU64::new(NO_ID),
             check: None,
             depot_batches: batches,
             backing,
@@ -427,7 +438,13 @@ impl<A: Allocator> ThreadCache<A> {
                 unsafe { GlobalAlloc::dealloc(&System, fresh.cast(), layout) };
             }
         }
-        self.core()
+        let core = self.core();
+        if let Some(core) = core {
+            // Every thread that gets here stores the same value. A thread that still
+            // reads `NO_ID` takes the slow path, which finds the core.
+            self.id.store(core.id, Ordering::Relaxed);
+        }
+        core
     }
 }
 
@@ -583,10 +600,9 @@ unsafe impl<A: Allocator> Allocator for ThreadCache<A> {
     fn allocate_raw(&self, layout: Layout) -> Result<Block, AllocatorError> {
         match route(layout.size(), layout.align()) {
             Route::Class(c) => {
-                if let Some(core) = self.core() {
-                    if let Some(Some(p)) = local::with_slot(core.id, |slot| slot.pop(c)) {
-                        return Ok(class_block(p, c, layout.align()));
-                    }
+                let id = self.id.load(Ordering::Relaxed);
+                if let Some(Some(p)) = local::with_slot(id, |slot| slot.pop(c)) {
+                    return Ok(class_block(p, c, layout.align()));
                 }
                 self.allocate_slow(c, layout.align())
             }
@@ -602,13 +618,13 @@ unsafe impl<A: Allocator> Allocator for ThreadCache<A> {
         }
         match route(block.size(), block.align()) {
             Route::Class(c) => {
-                if let Some(core) = self.core() {
-                    // SAFETY: forwarded from the caller: a class-`c` block of ours.
-                    let pushed =
-                        local::with_slot(core.id, |slot| unsafe { slot.push(c, block.as_ptr()) });
-                    if pushed == Some(true) {
-                        return;
-                    }
+                let id = self.id.load(Ordering::Relaxed);
+                // SAFETY: forwarded from the caller: a class-`c` block of ours, given to
+                // this thread's slot for this instance (a slot with our id is registered
+                // for this instance: ids are never reused, and `NO_ID` matches none).
+                let pushed = local::with_slot(id, |slot| unsafe { slot.push(c, block.as_ptr()) });
+                if pushed == Some(true) {
+                    return;
                 }
                 // SAFETY: forwarded from the caller.
                 unsafe { self.deallocate_slow(c, block.as_ptr()) }

@@ -1,24 +1,30 @@
 //! [`GeneralPurpose`]: the ready composition for general use, and the
 //! `#[global_allocator]` in one line.
 
-mod pools;
+mod backing;
 
 use core::alloc::Layout;
 
 use alloc_core::{Allocator, AllocatorError, Block};
 
 use crate::cache::{CacheStats, ThreadCache};
-use pools::Pools;
+use backing::Backing;
 
 /// A general-purpose, multi-threaded allocator built from this crate's blocks: per-thread
-/// caches ([`ThreadCache`]) in front of growable size-class pools, with `System` as the
-/// parent and for large blocks.
+/// caches ([`ThreadCache`]) in front of growable size classes ([`SizeClasses`](crate::SizeClasses)), with
+/// `System` as their parent and for large blocks.
 ///
 /// - Requests of 1 byte to 16 KiB, aligned to at most 16, are served from the calling
-///   thread's cache: no lock, no atomic read-modify-write. Its batches come from shared
-///   size-class pools that grow by 64 KiB chunks taken from [`System`](std::alloc::System).
+///   thread's cache: no lock, no atomic read-modify-write. Its batches come from a shared
+///   depot, and the depot's from [`SizeClasses`](crate::SizeClasses) over [`System`](std::alloc::System)
+///   (blocks of up to 4 KiB, carved from 64 KiB chunks) or from `System` (the cache
+///   classes of 5 to 16 KiB).
 /// - Larger or more aligned requests go to `System` directly.
 /// - Blocks freed by another thread join that thread's cache (see [`ThreadCache`]).
+/// - Memory: a thread keeps at most [`ThreadCache::MAX_THREAD_BYTES`] of free blocks, the
+///   depot at most 16 batches per class; beyond that, blocks go back to the size classes,
+///   which give a chunk back to `System` once it is empty (keeping one empty chunk per
+///   class). Blocks of exiting threads wait in the depot for the other threads.
 ///
 /// [`GeneralPurpose::new`] is a `const fn`, so the whole recipe for a program's global
 /// allocator is one line (README and `examples/global.rs` of the `allocators` crate):
@@ -57,10 +63,10 @@ use pools::Pools;
 /// assert!(gp.stats().chunks >= 1);
 /// ```
 pub struct GeneralPurpose {
-    cache: ThreadCache<Pools>,
+    cache: ThreadCache<Backing>,
 }
 
-/// The counters of a [`GeneralPurpose`]: its caches' and its pools'.
+/// The counters of a [`GeneralPurpose`]: its caches' and its size classes'.
 ///
 /// # Examples
 ///
@@ -78,7 +84,8 @@ pub struct GeneralPurpose {
 pub struct GeneralStats {
     /// The per-thread caches' counters (requests served per class, spills, bytes cached).
     pub cache: CacheStats,
-    /// Chunks the size-class pools hold (taken from `System`, given back on drop).
+    /// Chunks the size classes hold now (taken from `System`; given back when empty,
+    /// keeping one empty chunk per class, and on drop).
     pub chunks: usize,
     /// Their bytes.
     pub chunk_bytes: usize,
@@ -99,10 +106,7 @@ impl GeneralPurpose {
     #[must_use]
     pub const fn new() -> Self {
         Self {
-            // The pools keep freed blocks on lists of their own (never giving memory back
-            // before they are dropped), so a depot without a limit costs no memory and
-            // moves every batch in O(1) instead of one pool call per block.
-            cache: ThreadCache::with_depot_batches(Pools::new(), usize::MAX),
+            cache: ThreadCache::new(Backing::new()),
         }
     }
 

@@ -7,7 +7,7 @@
 //!   front of any allocator; allocation and free touch only the calling thread's cache
 //!   (no lock, no atomic read-modify-write), batches move through a shared depot.
 //! - [`GeneralPurpose`] (feature `std`): the ready composition, thread caches over
-//!   growable size-class pools, `System` for large blocks; `const fn new`, so
+//!   [`SizeClasses`] (growable, chunks given back when empty), `System` for large blocks; `const fn new`, so
 //!   `GlobalAllocator::new(GeneralPurpose::new())` is a whole `#[global_allocator]`.
 //! - [`GlobalAllocator<A>`](GlobalAllocator): a `const`-constructible adapter that
 //!   implements [`GlobalAlloc`](core::alloc::GlobalAlloc) for a thread-safe allocator,

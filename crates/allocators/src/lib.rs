@@ -142,7 +142,7 @@
 //! | each thread allocates and frees its own blocks | one [`FreeList`] (or [`Scoped`]) per thread, in a `thread_local!` | nothing shared: the single-thread speed on every thread |
 //! | a pool that threads really share, rarely | [`SyncFreeList`], or [`Locked`] around any allocator | one lock (an atomic read-modify-write) per call; contended, the lock's cache line moves between cores on every call |
 //! | a cache in front of anything thread-safe | [`ThreadCache`]`::new(alloc)` | per-thread stacks of free blocks per size class: no lock and no atomic read-modify-write on the fast path; batches move to and from `alloc` through a shared depot |
-//! | a general-purpose allocator, the `#[global_allocator]` | [`GeneralPurpose`] | [`ThreadCache`] over growable size-class pools, `System` for large blocks |
+//! | a general-purpose allocator, the `#[global_allocator]` | [`GeneralPurpose`] | [`ThreadCache`] over growable size classes ([`SizeClasses`]), `System` for large blocks |
 //!
 //! The global allocator, whole:
 //!

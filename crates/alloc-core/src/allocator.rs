@@ -231,6 +231,67 @@ pub unsafe trait Allocator {
         layout.size()
     }
 
+    /// Allocates up to `out.len()` blocks for `layout`, writes them to the front of `out`
+    /// and returns how many: at least one when `out` is not empty. Each block is as
+    /// [`allocate_raw`](Self::allocate_raw) would return it, and is freed like any other
+    /// (one at a time, or with [`deallocate_batch`](Self::deallocate_batch)).
+    ///
+    /// For per-thread caches that refill many blocks of one size at once. The default
+    /// calls `allocate_raw` for each block and stops at the first refusal; allocators that
+    /// take a lock per call override it to take the lock once (alloc-global's
+    /// `SizeClasses`). `out`'s contents beyond the returned count are unspecified.
+    ///
+    /// # Errors
+    ///
+    /// As `allocate_raw`, when not even the first block can be allocated (then no block
+    /// is allocated).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use alloc_core::{Allocator, Block, Heap};
+    /// use core::alloc::Layout;
+    ///
+    /// let layout = Layout::new::<[u64; 2]>();
+    /// let mut magazine = [Block::empty(layout); 8];
+    /// let n = Heap.allocate_batch(layout, &mut magazine).unwrap();
+    /// assert_eq!(n, 8);
+    /// // SAFETY: the first `n` blocks were allocated just above, each is given back once.
+    /// unsafe { Heap.deallocate_batch(&magazine[..n]) };
+    /// ```
+    fn allocate_batch(&self, layout: Layout, out: &mut [Block]) -> Result<usize, AllocatorError> {
+        let mut n = 0;
+        while n < out.len() {
+            match self.allocate_raw(layout) {
+                Ok(block) => out[n] = block,
+                Err(e) if n == 0 => return Err(e),
+                Err(_) => break,
+            }
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Gives back every block of `blocks`. The default calls
+    /// [`deallocate_raw`](Self::deallocate_raw) for each, in order; allocators that take a
+    /// lock per call override it to take the lock once for many blocks.
+    ///
+    /// # Safety
+    ///
+    /// For each block, as for `deallocate_raw`: it [fits](Self#the-contract) a block
+    /// currently allocated by `self` (or is empty), and none appears twice or is used
+    /// afterwards.
+    ///
+    /// # Examples
+    ///
+    /// See [`allocate_batch`](Self::allocate_batch).
+    unsafe fn deallocate_batch(&self, blocks: &[Block]) {
+        for &block in blocks {
+            // SAFETY: forwarded from the caller, block by block.
+            unsafe { self.deallocate_raw(block) }
+        }
+    }
+
     /// Moves `value` into a new allocation and returns the owning [`AllocBox`].
     ///
     /// # Errors
@@ -662,6 +723,19 @@ macro_rules! forward_allocator {
             #[inline]
             fn good_size(&self, layout: Layout) -> usize {
                 (**self).good_size(layout)
+            }
+            #[inline]
+            fn allocate_batch(
+                &self,
+                layout: Layout,
+                out: &mut [Block],
+            ) -> Result<usize, AllocatorError> {
+                (**self).allocate_batch(layout, out)
+            }
+            #[inline]
+            unsafe fn deallocate_batch(&self, blocks: &[Block]) {
+                // SAFETY: forwarded from the caller.
+                unsafe { (**self).deallocate_batch(blocks) }
             }
         }
     };

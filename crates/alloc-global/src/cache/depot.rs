@@ -96,7 +96,7 @@ pub(crate) struct Core {
     pub(crate) refills: AtomicU64,
     /// Batches given back by thread caches (to the depot or the backing allocator).
     pub(crate) flushes: AtomicU64,
-    /// Blocks the depot could not keep, given to the backing allocator one by one.
+    /// Blocks the depot could not keep, given to the backing allocator (in batches).
     pub(crate) overflow: AtomicU64,
     /// Requests that bypassed the caches: too large, too aligned, or made while the
     /// thread had no cache (see `cache` docs).

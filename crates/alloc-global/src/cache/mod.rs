@@ -60,8 +60,9 @@ fn class_block(ptr: NonNull<u8>, c: usize, align: usize) -> Block {
     }
 }
 
-/// The most blocks a refill takes from the backing allocator.
-const BACKING_BATCH: usize = 16;
+/// The most blocks a refill takes from the backing allocator, and given back to it in one
+/// call.
+const BACKING_BATCH: usize = 64;
 
 /// The id of an instance without a core yet: no slot ever has it (slot ids are 0 or
 /// taken from [`NEXT_ID`], which starts at 1 and never gets this far).
@@ -98,8 +99,10 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 ///   linked through the blocks' first word, in a `thread_local!` table. Allocation pops
 ///   and free pushes with plain loads and stores: no lock, no atomic read-modify-write.
 /// - **Batches.** An empty stack takes a batch (half its capacity) from the instance's
-///   *depot* (one spin lock per class, a batch moves in O(1)), else allocates up to 16
-///   blocks from the backing allocator (one call each); a full stack gives its bottom
+///   *depot* (one spin lock per class, a batch moves in O(1)), else up to 64 blocks from
+///   the backing allocator in one [`allocate_batch`](Allocator::allocate_batch) call (a
+///   backing allocator that overrides it, as [`SizeClasses`](crate::SizeClasses) does,
+///   takes its lock once for them); a full stack gives its bottom
 ///   (coldest) half to the depot as a batch, cut in O(1) at a mark the stack keeps, or to
 ///   the backing allocator when the depot holds 16 batches of that class already (the
 ///   limit is a parameter: [`with_depot_batches`](Self::with_depot_batches)).
@@ -484,27 +487,28 @@ impl<A: Allocator> ThreadCache<A> {
                 align,
             ));
         }
-        // The depot is empty: a few blocks from the backing allocator, one at a time (each
-        // call may run user code that re-enters this cache; nothing is held across). At
-        // most `BACKING_BATCH`: each block costs one call whatever the batch size, so a
-        // larger batch would only take memory earlier.
-        let first = self.backing.allocate_raw(class_layout(c))?.ptr();
-        for _ in 1..classes::batch(c).min(BACKING_BATCH) {
-            let Ok(block) = self.backing.allocate_raw(class_layout(c)) else {
-                break;
-            };
+        // The depot is empty: up to half a stack of blocks from the backing allocator, in
+        // one batch call (`Allocator::allocate_batch`: one lock for allocators that
+        // override it, one call per block otherwise). User code may run inside it and
+        // re-enter this cache; nothing is held across.
+        let layout = class_layout(c);
+        let mut fresh = [Block::empty(layout); BACKING_BATCH];
+        let want = classes::batch(c).clamp(1, BACKING_BATCH);
+        let n = self.backing.allocate_batch(layout, &mut fresh[..want])?;
+        for (i, block) in fresh[1..n].iter().enumerate() {
             // SAFETY: a fresh class-`c` block of the backing allocator, given to the stack.
             let kept = local::with_slot(core.id, |slot| unsafe { slot.push(c, block.as_ptr()) });
             if kept != Some(true) {
-                // SAFETY: the block is ours and unused: back to where it came from.
-                unsafe { self.backing.deallocate_raw(block) };
+                // SAFETY: these blocks are ours and unused: back to where they came from,
+                // as they were handed out.
+                unsafe { self.backing.deallocate_batch(&fresh[1 + i..n]) };
                 break;
             }
         }
         local::with_slot(core.id, |slot| {
             local::Slot::count_served(&slot.classes[c], 1)
         });
-        Ok(class_block(first, c, align))
+        Ok(class_block(fresh[0].ptr(), c, align))
     }
 
     /// A class-`c` request served by the backing allocator directly.
@@ -558,15 +562,10 @@ impl<A: Allocator> ThreadCache<A> {
         Core::bump(&core.flushes);
         // SAFETY: the chain holds `batch(c)` free class-`c` blocks taken from our stack.
         if !unsafe { core.give_batch(c, chain, self.depot_batches) } {
-            let mut p = chain;
-            while !p.is_null() {
-                // SAFETY: `p` is a block of the chain, ours; its link is read first.
-                let following = unsafe { next(p) };
-                Core::bump(&core.overflow);
-                // SAFETY: a free class-`c` block of the backing allocator, given back.
-                unsafe { self.deallocate_to_backing(c, p) };
-                p = following;
-            }
+            // SAFETY: the chain's blocks are ours, free class-`c` blocks of the backing
+            // allocator.
+            let n = unsafe { give_chain(&self.backing, c, chain) };
+            core.overflow.fetch_add(n as u64, Ordering::Relaxed);
         }
         // SAFETY: forwarded from the caller.
         if local::with_slot(core.id, |slot| unsafe { slot.push(c, block) }) != Some(true) {
@@ -745,17 +744,39 @@ impl<A: Allocator> Drop for ThreadCache<A> {
 fn drain<A: Allocator>(core: &Core, backing: &A) {
     for c in 0..NUM_CLASSES {
         let chain = core.take_all(c);
-        let mut p = chain.head;
-        while !p.is_null() {
-            // SAFETY: `p` is a block of the chain taken out of the depot, ours; its link
-            // is read before it is given back.
-            let following = unsafe { next(p) };
-            // SAFETY: a free class-`c` block of the backing allocator, allocated with the
-            // class layout and given back once.
-            unsafe { backing.deallocate_raw(class_block(NonNull::new_unchecked(p), c, ALIGN)) };
-            p = following;
-        }
+        // SAFETY: the chain was taken out of the depot: free class-`c` blocks of the
+        // backing allocator, ours.
+        unsafe { give_chain(backing, c, chain.head) };
     }
+}
+
+/// Gives a null-terminated chain of class-`c` blocks to the backing allocator, up to
+/// [`BACKING_BATCH`] blocks per [`deallocate_batch`](Allocator::deallocate_batch) call;
+/// returns how many.
+///
+/// # Safety
+///
+/// `head` starts a null-terminated chain of free class-`c` blocks of `backing`, each
+/// allocated with the class layout, owned by the caller and not used afterwards.
+unsafe fn give_chain<A: Allocator>(backing: &A, c: usize, head: *mut u8) -> usize {
+    let mut blocks = [Block::empty(class_layout(c)); BACKING_BATCH];
+    let (mut p, mut total) = (head, 0);
+    while !p.is_null() {
+        let mut n = 0;
+        while n < BACKING_BATCH && !p.is_null() {
+            // SAFETY: `p` is a block of the caller's chain; its link is read before the
+            // block is given back (below, after this loop).
+            let following = unsafe { next(p) };
+            // SAFETY: a block of the chain is not null.
+            blocks[n] = class_block(unsafe { NonNull::new_unchecked(p) }, c, ALIGN);
+            (p, n) = (following, n + 1);
+        }
+        // SAFETY: each a free class-`c` block of the backing allocator, described with the
+        // class layout it was allocated with, given back once (the caller's chain).
+        unsafe { backing.deallocate_batch(&blocks[..n]) };
+        total += n;
+    }
+    total
 }
 
 impl<A: Allocator> fmt::Debug for ThreadCache<A> {

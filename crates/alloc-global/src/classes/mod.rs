@@ -679,6 +679,21 @@ unsafe impl<P: Allocator> Allocator for SizeClasses<P> {
         unsafe { self.deallocate_raw(block) };
         Ok(new)
     }
+
+    /// The inherent [`SizeClasses::allocate_batch`]: one lock for the whole batch.
+    #[inline]
+    fn allocate_batch(&self, layout: Layout, out: &mut [Block]) -> Result<usize, AllocatorError> {
+        Self::allocate_batch(self, layout, out)
+    }
+
+    /// The inherent [`SizeClasses::deallocate_batch`]: one lock per run of blocks of a
+    /// class.
+    #[inline]
+    #[track_caller]
+    unsafe fn deallocate_batch(&self, blocks: &[Block]) {
+        // SAFETY: forwarded from the caller (the same contract).
+        unsafe { Self::deallocate_batch(self, blocks) }
+    }
 }
 
 // SAFETY: true exactly for non-empty blocks inside a chunk of this instance, at a block

@@ -70,4 +70,66 @@ unsafe impl Allocator for Backing {
             unsafe { System.deallocate_raw(block) }
         }
     }
+
+    #[inline]
+    unsafe fn reallocate_raw(
+        &self,
+        block: Block,
+        new_layout: Layout,
+    ) -> Result<Block, AllocatorError> {
+        match (
+            to_classes(block.size(), block.align()),
+            to_classes(new_layout.size(), new_layout.align()),
+        ) {
+            // SAFETY: forwarded from the caller: the block is the classes' (route above).
+            (true, true) => unsafe { self.classes.reallocate_raw(block, new_layout) },
+            // SAFETY: forwarded from the caller: the block is `System`'s (route above), and
+            // so will the new one be (`System`'s own reallocation, which can grow in place).
+            (false, false) => unsafe { System.reallocate_raw(block, new_layout) },
+            // SAFETY: forwarded from the caller: the block is currently allocated by `self`.
+            _ => unsafe { alloc_core::move_block(self, self, block, new_layout) },
+        }
+    }
+
+    #[inline]
+    fn allocate_zeroed_raw(&self, layout: Layout) -> Result<Block, AllocatorError> {
+        if to_classes(layout.size(), layout.align()) {
+            self.classes.allocate_zeroed_raw(layout)
+        } else {
+            // `System` gets fresh zeroed pages for large blocks without writing them.
+            System.allocate_zeroed_raw(layout)
+        }
+    }
+
+    /// The size classes' batch (one lock for the whole batch), or `System` block by block.
+    #[inline]
+    fn allocate_batch(&self, layout: Layout, out: &mut [Block]) -> Result<usize, AllocatorError> {
+        if to_classes(layout.size(), layout.align()) {
+            self.classes.allocate_batch(layout, out)
+        } else {
+            System.allocate_batch(layout, out)
+        }
+    }
+
+    /// Each run of blocks of the same route goes back in one call (the size classes take
+    /// a class's lock once per run).
+    unsafe fn deallocate_batch(&self, blocks: &[Block]) {
+        let mut rest = blocks;
+        while let Some(first) = rest.first() {
+            let classes = to_classes(first.size(), first.align());
+            let run = rest
+                .iter()
+                .position(|b| to_classes(b.size(), b.align()) != classes)
+                .unwrap_or(rest.len());
+            let (now, later) = rest.split_at(run);
+            if classes {
+                // SAFETY: forwarded from the caller: blocks of the size classes (route).
+                unsafe { self.classes.deallocate_batch(now) }
+            } else {
+                // SAFETY: forwarded from the caller: blocks of `System` (route).
+                unsafe { System.deallocate_batch(now) }
+            }
+            rest = later;
+        }
+    }
 }

@@ -103,10 +103,9 @@ impl<A: Allocator + Sync> Subject for Ours<A> {
     }
 }
 
-/// [`GeneralPurpose`] as a [`Subject`], with its memory: it takes 64 KiB chunks for its
-/// classes from `System` itself and gives none back before it is dropped, so the chunk
-/// bytes after a run are its peak (and workloads of at most 16 KiB blocks send nothing
-/// past the classes, which is checked).
+/// [`GeneralPurpose`] as a [`Subject`], with its memory: the peak of the chunks its size
+/// classes took from `System` (workloads of at most 4 KiB blocks send nothing elsewhere,
+/// which is checked).
 ///
 /// ```
 /// use std::alloc::Layout;

@@ -142,6 +142,8 @@ macro_rules! size_classes_struct {
             map: ChunkMap,
             /// Chunks held (for statistics; updated after the fact, Relaxed).
             chunks: AtomicUsize,
+            /// The most chunks held at once (for statistics, like `chunks`).
+            peak_chunks: AtomicUsize,
             max_empty: usize,
             parent: P,
         }
@@ -222,6 +224,7 @@ impl<P: Allocator> SizeClasses<P> {
             classes: [const { Class::new() }; CLASSES],
             map: ChunkMap::new(),
             chunks: AtomicUsize::new(0),
+            peak_chunks: AtomicUsize::new(0),
             max_empty: 1,
             parent,
         }
@@ -263,6 +266,25 @@ impl<P: Allocator> SizeClasses<P> {
     #[must_use]
     pub fn chunks(&self) -> usize {
         self.chunks.load(Relaxed)
+    }
+
+    /// The most chunks held at once since the classes were created (a snapshot): the
+    /// peak memory taken from the parent is this many times [`CHUNK_SIZE`](Self::CHUNK_SIZE).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use alloc_core::Allocator;
+    /// use alloc_global::SizeClasses;
+    ///
+    /// let classes = SizeClasses::new().with_max_empty_chunks(0);
+    /// let (a, b) = (classes.allocate(1u8).unwrap(), classes.allocate([0u8; 100]).unwrap());
+    /// drop((a, b));
+    /// assert_eq!((classes.chunks(), classes.peak_chunks()), (0, 2));
+    /// ```
+    #[must_use]
+    pub fn peak_chunks(&self) -> usize {
+        self.peak_chunks.load(Relaxed)
     }
 
     /// The parent allocator the chunks come from.
@@ -346,7 +368,8 @@ impl<P: Allocator> SizeClasses<P> {
             };
             return Err(e);
         }
-        self.chunks.fetch_add(1, Relaxed);
+        let held = self.chunks.fetch_add(1, Relaxed) + 1;
+        self.peak_chunks.fetch_max(held, Relaxed);
         let _guard = self.classes[class].lock.lock();
         // SAFETY: the lock is held; `h` is a live chunk of `class` with all its blocks
         // free, not yet listed, so taking one leaves it with free blocks to list.

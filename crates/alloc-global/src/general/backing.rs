@@ -37,10 +37,9 @@ impl Backing {
         }
     }
 
-    /// The chunks the size classes hold now, and their bytes.
+    /// The chunks the size classes hold now, and the most they held at once.
     pub(crate) fn chunks(&self) -> (usize, usize) {
-        let chunks = self.classes.chunks();
-        (chunks, chunks * SizeClasses::<System>::CHUNK_SIZE)
+        (self.classes.chunks(), self.classes.peak_chunks())
     }
 }
 

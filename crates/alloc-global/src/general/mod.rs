@@ -7,6 +7,9 @@ use core::alloc::Layout;
 
 use alloc_core::{Allocator, AllocatorError, Block};
 
+use std::alloc::System;
+
+use crate::SizeClasses;
 use crate::cache::{CacheStats, ThreadCache};
 use backing::Backing;
 
@@ -77,7 +80,7 @@ pub struct GeneralPurpose {
 /// let _b = gp.allocate(1u64).unwrap();
 /// let stats = gp.stats();
 /// assert_eq!((stats.cache.served, stats.chunks), (1, 1));
-/// assert_eq!(stats.chunk_bytes, 64 * 1024);
+/// assert_eq!((stats.chunk_bytes, stats.peak_chunk_bytes), (64 * 1024, 64 * 1024));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -89,6 +92,9 @@ pub struct GeneralStats {
     pub chunks: usize,
     /// Their bytes.
     pub chunk_bytes: usize,
+    /// The most bytes of chunks held at once since the allocator was created: its peak
+    /// memory for blocks of up to 4 KiB (larger ones are `System`'s).
+    pub peak_chunk_bytes: usize,
 }
 
 impl GeneralPurpose {
@@ -124,11 +130,13 @@ impl GeneralPurpose {
     /// ```
     #[must_use]
     pub fn stats(&self) -> GeneralStats {
-        let (chunks, chunk_bytes) = self.cache.backing().chunks();
+        let (chunks, peak) = self.cache.backing().chunks();
+        let chunk = SizeClasses::<System>::CHUNK_SIZE;
         GeneralStats {
             cache: self.cache.stats(),
             chunks,
-            chunk_bytes,
+            chunk_bytes: chunks * chunk,
+            peak_chunk_bytes: peak * chunk,
         }
     }
 }

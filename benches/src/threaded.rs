@@ -139,7 +139,7 @@ impl Subject for General {
             stats.cache.spills, 0,
             "blocks past the classes are not counted"
         );
-        Some(stats.chunk_bytes)
+        Some(stats.peak_chunk_bytes)
     }
 }
 

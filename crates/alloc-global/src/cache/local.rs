@@ -85,23 +85,7 @@ struct ExitGuard;
 std::thread_local! {
     static TABLE: Table = const {
         Table {
-            slots: [const {
-                Slot {
-                    id: Cell::new(0),
-                    core: Cell::new(ptr::null()),
-                    next: Cell::new(ptr::null()),
-                    prev: Cell::new(ptr::null()),
-                    classes: [const {
-                        ClassCache {
-                            head: Cell::new(ptr::null_mut()),
-                            count: Cell::new(0),
-                            mark: Cell::new(ptr::null_mut()),
-                            above: Cell::new(ptr::null_mut()),
-                            served: AtomicU64::new(0),
-                        }
-                    }; NUM_CLASSES],
-                }
-            }; SLOTS],
+            slots: [const { Slot::new() }; SLOTS],
             state: Cell::new(FRESH),
         }
     };
@@ -124,6 +108,25 @@ pub(crate) fn with_slot<R>(id: u64, f: impl FnOnce(&Slot) -> R) -> Option<R> {
 }
 
 impl Slot {
+    /// An unused slot: no instance, every stack empty.
+    const fn new() -> Self {
+        Self {
+            id: Cell::new(0),
+            core: Cell::new(ptr::null()),
+            next: Cell::new(ptr::null()),
+            prev: Cell::new(ptr::null()),
+            classes: [const {
+                ClassCache {
+                    head: Cell::new(ptr::null_mut()),
+                    count: Cell::new(0),
+                    mark: Cell::new(ptr::null_mut()),
+                    above: Cell::new(ptr::null_mut()),
+                    served: AtomicU64::new(0),
+                }
+            }; NUM_CLASSES],
+        }
+    }
+
     /// Pops a free block of class `c`, counting the request as served.
     #[inline(always)]
     pub(crate) fn pop(&self, c: usize) -> Option<NonNull<u8>> {
@@ -421,21 +424,7 @@ mod tests {
 
     /// A slot outside any thread-local table, as `TABLE` builds them.
     fn slot() -> Slot {
-        Slot {
-            id: Cell::new(0),
-            core: Cell::new(ptr::null()),
-            next: Cell::new(ptr::null()),
-            prev: Cell::new(ptr::null()),
-            classes: [const {
-                ClassCache {
-                    head: Cell::new(ptr::null_mut()),
-                    count: Cell::new(0),
-                    mark: Cell::new(ptr::null_mut()),
-                    above: Cell::new(ptr::null_mut()),
-                    served: AtomicU64::new(0),
-                }
-            }; NUM_CLASSES],
-        }
+        Slot::new()
     }
 
     /// The blocks of a chain, in order.

@@ -166,27 +166,26 @@
 //! `cargo run -p allocators --example global` runs threads that hand `String`s to each
 //! other and prints the statistics.
 //!
-//! Measured with `cargo bench -p allocators-benches --bench cache` (criterion, medians,
-//! time per allocation and its free × `System` / × mimalloc in the same run). The machine
-//! was a 2-core VM at load average 15 to 20 from other jobs, so single points swing by 2×
-//! between runs; the ranges are over three runs:
+//! Measured on a 2-core VM at load average 1.4-1.8 (`cargo xtask bench --quick larson
+//! xmalloc threads cache`, one run; time per allocation and its free, `GeneralPurpose` ×
+//! mimalloc / × `System` in the same run; `benches/RESULTS.md` has every point and peer):
 //!
-//! | workload | `GeneralPurpose` | `ThreadCache<Locked<FreeList>>` | `Locked<FreeList>` |
+//! | workload | 1 thread | 2 threads | 4 threads |
 //! |---|---|---|---|
-//! | 1 thread, 64 B | 0.37–0.80 / 0.48–0.52 (one run 4.4 / 3.2) | 0.34–0.92 / 0.44–0.66 | 0.64–9.6 / 0.81–6.9 |
-//! | 1 thread, 8–64 B | 0.66–0.87 / 1.13–1.41 | – | – |
-//! | 1 thread, 8–4,096 B | 0.14–0.16 / 0.64–0.71 | – | – |
-//! | 2 threads, 8–64 B, half the frees on another thread | 0.62–0.74 / 1.09–1.22 | – | – |
-//! | 4 threads, 8–64 B, same | 0.97–1.17 / 1.39–1.81 | – | – |
-//! | 2 threads, 8–4,096 B, same | 0.54–0.61 / 1.01–1.40 | – | – |
-//! | 4 threads, 8–4,096 B, same | 1.11–1.63 / 3.07 | – | – |
+//! | larson, 8-64 B, a share freed by other threads | 1.23 / 0.51 | 0.40 / 0.40 | 0.43 / 0.38 |
+//! | larson, 8-4,096 B, same | 0.42 / 0.18 | 0.44 / 0.11 | 0.36 / 0.07 |
+//! | one producer, one consumer per pair, 8-256 B | – | 0.36 / 0.20 | 2.21 / 0.30 |
+//! | 64 B | 0.54 / 0.76 | – | – |
+//! | 8-64 B, half the frees on another thread | 1.16 / 0.74 | 0.27 / 0.13 | 1.02 / 0.40 |
+//! | 8-4,096 B, same | 0.55 / 0.15 | 0.98 / 0.19 | 1.30 / 0.50 |
 //!
-//! On one thread the caches beat `System` everywhere and mimalloc on fixed sizes and on
-//! 8–4,096 B; on small mixed sizes and with threads crossing frees, mimalloc is still
-//! ahead (up to 1.8× on small sizes, 3× with 4 threads on 8–4,096 B, where the 16 KiB
-//! per-class bound leaves batches of 2 blocks for the largest classes and the depot's
-//! lock is taken often). The lock-free size-class pools meant to replace
-//! `GeneralPurpose`'s stand-in pools, and tuning of the bounds, are the next steps.
+//! Threads sharing blocks is where the caches win most (mimalloc takes 2.3-2.8 × the time on larson at 2 and 4 threads).
+//! mimalloc stays ahead on one thread with small mixed sizes (1.02-1.23 ×, its per-page
+//! free lists against our per-class stacks with counters) and, at 4 threads on 2 cores,
+//! where a producer and its consumer share a core (mimalloc's point there is 7 times its
+//! own 2-thread one). Memory: peak bytes taken on larson 1.13-1.47 × mimalloc's usable
+//! bytes (a 64 KiB chunk per class used is the floor), peak resident memory 0.21-0.76 ×
+//! mimalloc's.
 //!
 //! # Features
 //!

@@ -59,6 +59,14 @@ pub(crate) fn check() -> Result<(), String> {
         }
     }
 
+    // Cargo unpacks the local overlay's packages into its home by name and version and
+    // does not unpack a package again whose folder exists: a second run after a change
+    // (same version) would verify the dependents against the first run's sources.
+    let stale = remove_stale_overlay_sources(&names);
+    if stale > 0 {
+        println!("xtask release-check: removed {stale} stale unpacked copies of our packages");
+    }
+
     // One command for all: cargo orders them and verifies each against the others.
     let mut args = vec!["publish", "--dry-run", "--allow-dirty"];
     for name in &names {
@@ -81,6 +89,55 @@ pub(crate) fn check() -> Result<(), String> {
     Ok(())
 }
 
+/// Removes the copies of our packages that earlier dry runs unpacked from cargo's local
+/// overlay registry (`$CARGO_HOME/registry/src/-<hash>/<name>-<version>`, and the
+/// `.crate` files under `registry/cache/-<hash>/`); folders of real registries (named after
+/// their index, such as `index.crates.io-...`) are left alone. Returns how many were
+/// removed.
+fn remove_stale_overlay_sources(names: &[&str]) -> usize {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".cargo")));
+    let Some(home) = home else {
+        return 0;
+    };
+    let mut removed = 0;
+    for kind in ["src", "cache"] {
+        let Ok(registries) = std::fs::read_dir(home.join("registry").join(kind)) else {
+            continue;
+        };
+        for registry in registries.flatten() {
+            if !registry.file_name().to_string_lossy().starts_with('-') {
+                continue;
+            }
+            let Ok(entries) = std::fs::read_dir(registry.path()) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let file = entry.file_name().to_string_lossy().into_owned();
+                if !names.iter().any(|n| is_version_of(&file, n)) {
+                    continue;
+                }
+                let path = entry.path();
+                let gone = if path.is_dir() {
+                    std::fs::remove_dir_all(&path)
+                } else {
+                    std::fs::remove_file(&path)
+                };
+                removed += usize::from(gone.is_ok());
+            }
+        }
+    }
+    removed
+}
+
+/// Whether `file` is `<name>-<version>` (a folder) or `<name>-<version>.crate`.
+fn is_version_of(file: &str, name: &str) -> bool {
+    file.strip_prefix(name)
+        .and_then(|rest| rest.strip_prefix('-'))
+        .is_some_and(|version| version.starts_with(|c: char| c.is_ascii_digit()))
+}
+
 /// The descriptions of the [`REQUIRED`] files absent from the root of a package's file
 /// list (`cargo package --list`, one path a line).
 fn missing_files(list: &str) -> Vec<&'static str> {
@@ -98,7 +155,16 @@ fn missing_files(list: &str) -> Vec<&'static str> {
 
 #[cfg(test)]
 mod tests {
-    use super::missing_files;
+    use super::{is_version_of, missing_files};
+
+    #[test]
+    fn only_our_packages_versions_are_recognised() {
+        assert!(is_version_of("alloc-core-0.1.0", "alloc-core"));
+        assert!(is_version_of("alloc-core-0.1.0.crate", "alloc-core"));
+        assert!(!is_version_of("alloc-core-extra-0.1.0", "alloc-core"));
+        assert!(!is_version_of("alloc-compose-0.1.0", "alloc-core"));
+        assert!(!is_version_of("alloc-core", "alloc-core"));
+    }
 
     #[test]
     fn licenses_and_readme_must_be_at_the_package_root() {

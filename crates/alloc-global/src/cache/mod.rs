@@ -309,12 +309,12 @@ impl<A: Allocator> ThreadCache<A> {
     }
 
     /// As [`new`](Self::new), with a depot that keeps up to `batches` full batches per
-    /// class (16 by default) before giving further batches back to the backing allocator,
-    /// block by block. `usize::MAX` never gives blocks back before the instance is
-    /// dropped: the right choice when the backing allocator would only keep them on a list
-    /// of its own (as [`GeneralPurpose`](crate::GeneralPurpose)'s pools do), since a
-    /// batch then moves in O(1) instead of one backing call per block. `0` gives every
-    /// batch a full thread cache sheds straight back. A `const fn`.
+    /// class (16 by default) before giving further batches back to the backing allocator
+    /// (through [`deallocate_batch`](Allocator::deallocate_batch)). `usize::MAX` never
+    /// gives blocks back before the instance is dropped: the right choice when the backing
+    /// allocator would only keep them on a list of its own and never return memory, since
+    /// a batch then moves in O(1). `0` gives every batch a full thread cache sheds straight
+    /// back. A `const fn`.
     ///
     /// # Examples
     ///

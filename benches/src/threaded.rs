@@ -116,7 +116,7 @@ impl<A: Allocator + Sync> Subject for Ours<A> {
 /// let p = subject.alloc(layout);
 /// // SAFETY: allocated just above with `layout`, freed once.
 /// unsafe { subject.free(p, layout) };
-/// assert_eq!(subject.held(), Some(64 * 1024));
+/// assert_eq!(subject.held(), Some(16 * 1024));
 /// ```
 #[derive(Debug)]
 pub struct General(pub GeneralPurpose);

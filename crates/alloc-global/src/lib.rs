@@ -16,8 +16,8 @@
 //! - [`SharedFreeList`]: a lock-free pool of fixed-size blocks (a tagged Treiber stack over
 //!   a side table of atomic links), in place of `SyncFreeList`'s spin lock where threads
 //!   share one pool; tested under `loom`. On targets with 64-bit atomics.
-//! - [`SizeClasses`]: growable, thread-safe size classes (8 B to 4 KiB) over 64 KiB chunks
-//!   from a parent, given back when empty; the owner chunk of a block found in O(1);
+//! - [`SizeClasses`]: growable, thread-safe size classes (8 B to 4 KiB) over 16 and 64 KiB
+//!   chunks from a parent, given back when empty; the owner chunk of a block found in O(1);
 //!   batch operations for per-thread caches; never a silent spill to another allocator.
 //!
 //! ```

@@ -198,7 +198,7 @@ impl ClassState {
 ///
 /// # Safety
 ///
-/// `chunk` is a fresh chunk (valid for `CHUNK_SIZE` bytes, aligned to it) that no other
+/// `chunk` is a fresh chunk of class `class` (valid for its chunk size, aligned to it) that no other
 /// thread can reach yet.
 pub(super) unsafe fn init(chunk: NonNull<u8>, class: usize) -> *mut Header {
     let h = chunk.as_ptr().cast::<Header>();

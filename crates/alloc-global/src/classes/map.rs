@@ -1,11 +1,12 @@
 //! [`ChunkMap`]: which chunks belong to one `SizeClasses`, and of which class, found from
 //! any address in O(1) without reading memory the allocator may not own.
 //!
-//! A radix tree over the chunk number (`address >> 16`): four levels of 4,096 atomic
-//! pointers on 64-bit targets (48 bits of chunk number), two levels of 256 on 32-bit
-//! targets. A leaf entry is the chunk pointer (with the provenance of the parent's
-//! allocation) with the class index in its low bits (a chunk is 64 KiB-aligned, so they
-//! are zero). Nodes are taken zeroed from the parent when first needed and given back
+//! A radix tree over the granule number (`address >> 14`, 16 KiB granules): five levels of
+//! 4,096 atomic pointers on 64-bit targets (50 bits of granule number, the root using four
+//! entries), three levels of 256 on 32-bit targets. Every granule of a chunk (one for a
+//! 16 KiB chunk, four for a 64 KiB one) has a leaf entry: the chunk pointer (with the
+//! provenance of the parent's allocation) with the class index in its low bits (a chunk is
+//! aligned to at least 16 KiB, so they are zero). Nodes are taken zeroed from the parent when first needed and given back
 //! only when the map is dropped, so a lookup never meets a freed node: lookups and inserts
 //! are lock-free (an insert that races with another for the same empty slot gives its
 //! node back).
@@ -17,7 +18,7 @@ use core::sync::atomic::Ordering::{AcqRel, Acquire, Release};
 
 use alloc_core::{Allocator, AllocatorError, Block};
 
-use super::table::{CHUNK_SHIFT, CHUNK_SIZE};
+use super::table::{GRANULE, MAP_SHIFT};
 
 #[cfg(all(target_pointer_width = "64", not(miri)))]
 const LEVEL_BITS: u32 = 12;
@@ -29,8 +30,8 @@ const LEVEL_BITS: u32 = 8;
 const LEVEL_BITS: u32 = 6;
 /// Entries per node.
 const FANOUT: usize = 1 << LEVEL_BITS;
-/// Levels, the root's included: together they cover every bit of a chunk number.
-const LEVELS: u32 = (usize::BITS - CHUNK_SHIFT).div_ceil(LEVEL_BITS);
+/// Levels, the root's included: together they cover every bit of a granule number.
+const LEVELS: u32 = (usize::BITS - MAP_SHIFT).div_ceil(LEVEL_BITS);
 /// One node: `FANOUT` atomic pointers, all null when the parent hands it out zeroed.
 const NODE: Layout = Layout::new::<[AtomicPtr<u8>; FANOUT]>();
 
@@ -47,7 +48,7 @@ impl ChunkMap {
         }
     }
 
-    /// The slot of chunk number `key` at `level` (0 = root) in `node`.
+    /// The slot of granule number `key` at `level` (0 = root) in `node`.
     ///
     /// # Safety
     ///
@@ -65,7 +66,7 @@ impl ChunkMap {
     /// The leaf entry for the chunk containing `addr`: null if it is not one of ours.
     #[inline]
     pub(crate) fn get(&self, addr: usize) -> *mut u8 {
-        let key = addr >> CHUNK_SHIFT;
+        let key = addr >> MAP_SHIFT;
         let mut node = self.root.load(Acquire);
         let mut level = 0;
         while !node.is_null() {
@@ -82,8 +83,8 @@ impl ChunkMap {
         ptr::null_mut()
     }
 
-    /// Records `entry` (a chunk pointer with its class in the low bits), taking missing
-    /// nodes from `parent`. Calls the parent with no lock held and nothing of the map
+    /// Records `entry` (a chunk pointer with its class in the low bits) for the granule at
+    /// `addr`, taking missing nodes from `parent`. Calls the parent with no lock held and nothing of the map
     /// borrowed in a way a re-entrant call could invalidate (nodes are never moved or freed
     /// while the map is shared).
     ///
@@ -94,9 +95,10 @@ impl ChunkMap {
     pub(crate) fn insert<P: Allocator>(
         &self,
         parent: &P,
+        addr: usize,
         entry: *mut u8,
     ) -> Result<(), AllocatorError> {
-        let key = entry.addr() >> CHUNK_SHIFT;
+        let key = addr >> MAP_SHIFT;
         let mut slot = &self.root;
         for level in 0..LEVELS {
             // Make sure the node below `slot` exists.
@@ -117,14 +119,14 @@ impl ChunkMap {
             slot = unsafe { Self::slot(node, key, level) };
         }
         // `slot` is the leaf slot now.
-        debug_assert!(slot.load(Acquire).is_null(), "chunk recorded twice");
+        debug_assert!(slot.load(Acquire).is_null(), "granule recorded twice");
         slot.store(entry, Release);
         Ok(())
     }
 
-    /// Forgets the chunk containing `addr` (which must be recorded).
+    /// Forgets the granule at `addr` (which must be recorded).
     pub(crate) fn remove(&self, addr: usize) {
-        let key = addr >> CHUNK_SHIFT;
+        let key = addr >> MAP_SHIFT;
         let mut node = self.root.load(Acquire);
         for level in 0..LEVELS {
             debug_assert!(!node.is_null(), "removing a chunk that is not recorded");
@@ -139,7 +141,8 @@ impl ChunkMap {
         }
     }
 
-    /// Calls `chunk` with every recorded entry, then gives every node back to `parent`.
+    /// Calls `chunk` with the address of every recorded granule and its entry, then gives
+    /// every node back to `parent`.
     ///
     /// # Safety
     ///
@@ -147,12 +150,12 @@ impl ChunkMap {
     pub(crate) unsafe fn drain<P: Allocator>(
         &mut self,
         parent: &P,
-        chunk: &mut dyn FnMut(*mut u8),
+        chunk: &mut dyn FnMut(usize, *mut u8),
     ) {
         let root = *self.root.get_mut();
         if !root.is_null() {
             // SAFETY: forwarded.
-            unsafe { drain_node(root, 0, parent, chunk) };
+            unsafe { drain_node(root, 0, 0, parent, chunk) };
         }
         *self.root.get_mut() = ptr::null_mut();
     }
@@ -166,12 +169,14 @@ fn node_block(node: *mut u8) -> Block {
 
 /// # Safety
 ///
-/// As [`ChunkMap::drain`]; `node` is a node at `level`, used by nobody else.
+/// As [`ChunkMap::drain`]; `node` is a node at `level`, used by nobody else, reached
+/// through the granule-number bits `prefix`.
 unsafe fn drain_node<P: Allocator>(
     node: *mut u8,
     level: u32,
+    prefix: usize,
     parent: &P,
-    chunk: &mut dyn FnMut(*mut u8),
+    chunk: &mut dyn FnMut(usize, *mut u8),
 ) {
     for index in 0..FANOUT {
         // SAFETY: `node` is a live node and `index < FANOUT`.
@@ -179,11 +184,12 @@ unsafe fn drain_node<P: Allocator>(
         if entry.is_null() {
             continue;
         }
+        let key = (prefix << LEVEL_BITS) | index;
         if level + 1 == LEVELS {
-            chunk(entry);
+            chunk(key << MAP_SHIFT, entry);
         } else {
             // SAFETY: a child node, used by nobody else.
-            unsafe { drain_node(entry, level + 1, parent, chunk) };
+            unsafe { drain_node(entry, level + 1, key, parent, chunk) };
         }
     }
     // SAFETY: the node was allocated by `parent` with `NODE` (caller) and is not used
@@ -191,4 +197,4 @@ unsafe fn drain_node<P: Allocator>(
     unsafe { parent.deallocate_raw(node_block(node)) };
 }
 
-const _: () = assert!(CHUNK_SIZE.is_power_of_two());
+const _: () = assert!(GRANULE == 1 << MAP_SHIFT);

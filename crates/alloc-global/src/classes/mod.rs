@@ -1,24 +1,32 @@
-//! [`SizeClasses`]: growable, thread-safe size classes for blocks up to 4 KiB, in 64 KiB
-//! chunks taken from a parent and given back when empty.
+//! [`SizeClasses`]: growable, thread-safe size classes for blocks up to 4 KiB, in 16 KiB
+//! and 64 KiB chunks taken from a parent and given back when empty.
 //!
 //! # Design
 //!
 //! - **Chunks.** Each of the 30 classes (8 to 4,096 bytes, four steps per doubling) carves
-//!   its blocks out of 64 KiB chunks aligned to 64 KiB, taken from the parent when the
-//!   class has no free block. A chunk starts with a header (a free list, a bump index for
-//!   blocks never used, a use count, links) and a bitmap with one bit per block; the
-//!   blocks follow. A class is never "full": it grows until the parent refuses, and then
+//!   its blocks out of chunks aligned to their size, taken from the parent when the class
+//!   has no free block: 16 KiB for the classes up to 1 KiB, 64 KiB above (at least 15
+//!   blocks per chunk either way). The peak memory of a class is its peak use rounded up
+//!   to a chunk, so small chunks keep programs that use a little of many small classes
+//!   small (with 64 KiB chunks everywhere, a larson-like run of 8-64 B blocks held 1.47
+//!   times mimalloc's bytes; see `benches/RESULTS.md`), and large chunks keep the larger
+//!   classes' header waste and parent calls low. A chunk starts with a header (a free
+//!   list, a bump index for blocks never used, a use count, links) and a bitmap with one
+//!   bit per block; the blocks follow. A class is never "full": it grows until the parent refuses, and then
 //!   the request fails with the parent's error, it never spills elsewhere.
-//! - **Finding a block's chunk in O(1).** A radix tree over `address >> 16` (the
-//!   `ChunkMap`: four levels of 4,096 atomic pointers on 64-bit targets, lock-free, its
-//!   nodes never freed before the allocator) maps every chunk to its pointer and class.
+//! - **Finding a block's chunk in O(1).** A radix tree over `address >> 14` (the
+//!   `ChunkMap`: five levels of 4,096 atomic pointers on 64-bit targets, lock-free, its
+//!   nodes never freed before the allocator) maps every 16 KiB granule of every chunk to
+//!   the chunk's pointer and class.
 //!   Masking the address (as rpmalloc and mimalloc do) would find the header faster, but
 //!   reading a header at a masked address is only sound when the block really is ours,
 //!   and with the provenance of the caller's pointer; the map decides ownership without
 //!   reading memory that may not be ours, gives every chunk pointer our own provenance
 //!   (strict provenance, and Miri's aliasing models, hold whatever pointer the caller
 //!   gives back), and turns foreign blocks and blocks of another instance into a clear
-//!   panic in every build. It costs four dependent loads of hot cache lines.
+//!   panic in every build. It costs five dependent loads of hot cache lines (only frees
+//!   that reach the classes pay it: a per-thread cache in front finds the class from the
+//!   layout).
 //! - **Locks.** Each class has a spin lock (on its own cache line) held for a pop or a
 //!   push, a few instructions, never across a call into the parent or any user code, so
 //!   an allocator that re-enters (a parent, a logger) cannot deadlock or see a broken
@@ -70,13 +78,7 @@ use alloc_core::{Allocator, AllocatorError, Block, BlockOwner, RawLock, SpinLock
 
 use chunk::{ClassState, Header};
 use map::ChunkMap;
-use table::{CHUNK_SIZE, CLASSES, GEOMETRY, class_of};
-
-/// The layout of a chunk: 64 KiB aligned to 64 KiB.
-const CHUNK: Layout = match Layout::from_size_align(CHUNK_SIZE, CHUNK_SIZE) {
-    Ok(layout) => layout,
-    Err(_) => panic!("valid chunk layout"),
-};
+use table::{CHUNK_LAYOUTS, CLASSES, GEOMETRY, GRANULE, class_of};
 
 /// One class: its lock and the state behind it, on a cache line of its own (threads that
 /// use different classes do not slow each other down).
@@ -99,8 +101,9 @@ impl Class {
 macro_rules! size_classes_struct {
     ($($default:ty)?) => {
         /// Thread-safe size classes that grow: blocks of 8 bytes to 4 KiB in 30 classes,
-        /// carved from 64 KiB chunks that are taken from a parent allocator when a class
-        /// has no free block and given back when they are empty (keeping a few, see
+        /// carved from chunks (16 KiB for classes up to 1 KiB, 64 KiB above) that are taken
+        /// from a parent allocator when a class has no free block and given back when they
+        /// are empty (keeping a few, see
         /// [`with_max_empty_chunks`](Self::with_max_empty_chunks)).
         ///
         /// - `Send + Sync` when the parent is: any thread may free a block of any other.
@@ -142,8 +145,10 @@ macro_rules! size_classes_struct {
             map: ChunkMap,
             /// Chunks held (for statistics; updated after the fact, Relaxed).
             chunks: AtomicUsize,
-            /// The most chunks held at once (for statistics, like `chunks`).
-            peak_chunks: AtomicUsize,
+            /// Their bytes (for statistics, like `chunks`).
+            bytes: AtomicUsize,
+            /// The most bytes of chunks held at once (for statistics, like `chunks`).
+            peak_bytes: AtomicUsize,
             max_empty: usize,
             parent: P,
         }
@@ -189,15 +194,6 @@ impl Default for SizeClasses<std::alloc::System> {
 }
 
 impl<P: Allocator> SizeClasses<P> {
-    /// The size of every chunk taken from the parent (64 KiB; also its alignment).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert_eq!(alloc_global::SizeClasses::<std::alloc::System>::CHUNK_SIZE, 65536);
-    /// ```
-    pub const CHUNK_SIZE: usize = CHUNK_SIZE;
-
     /// The block sizes of the classes, ascending; the last is the largest request served.
     ///
     /// # Examples
@@ -224,7 +220,8 @@ impl<P: Allocator> SizeClasses<P> {
             classes: [const { Class::new() }; CLASSES],
             map: ChunkMap::new(),
             chunks: AtomicUsize::new(0),
-            peak_chunks: AtomicUsize::new(0),
+            bytes: AtomicUsize::new(0),
+            peak_bytes: AtomicUsize::new(0),
             max_empty: 1,
             parent,
         }
@@ -268,8 +265,27 @@ impl<P: Allocator> SizeClasses<P> {
         self.chunks.load(Relaxed)
     }
 
-    /// The most chunks held at once since the classes were created (a snapshot): the
-    /// peak memory taken from the parent is this many times [`CHUNK_SIZE`](Self::CHUNK_SIZE).
+    /// The bytes of the chunks held now (a snapshot): 16 KiB per chunk of a class up to
+    /// 1 KiB, 64 KiB per chunk of a larger class.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use alloc_core::Allocator;
+    ///
+    /// let classes = alloc_global::SizeClasses::new();
+    /// let small = classes.allocate(1u8).unwrap();
+    /// let large = classes.allocate([0u8; 2000]).unwrap();
+    /// assert_eq!(classes.chunk_bytes(), 16 * 1024 + 64 * 1024);
+    /// ```
+    #[must_use]
+    pub fn chunk_bytes(&self) -> usize {
+        self.bytes.load(Relaxed)
+    }
+
+    /// The most bytes of chunks held at once since the classes were created (a
+    /// snapshot): the peak memory taken from the parent for blocks (the chunk map's nodes
+    /// aside).
     ///
     /// # Examples
     ///
@@ -280,11 +296,11 @@ impl<P: Allocator> SizeClasses<P> {
     /// let classes = SizeClasses::new().with_max_empty_chunks(0);
     /// let (a, b) = (classes.allocate(1u8).unwrap(), classes.allocate([0u8; 100]).unwrap());
     /// drop((a, b));
-    /// assert_eq!((classes.chunks(), classes.peak_chunks()), (0, 2));
+    /// assert_eq!((classes.chunks(), classes.peak_chunk_bytes()), (0, 2 * 16 * 1024));
     /// ```
     #[must_use]
-    pub fn peak_chunks(&self) -> usize {
-        self.peak_chunks.load(Relaxed)
+    pub fn peak_chunk_bytes(&self) -> usize {
+        self.peak_bytes.load(Relaxed)
     }
 
     /// The parent allocator the chunks come from.
@@ -309,8 +325,8 @@ impl<P: Allocator> SizeClasses<P> {
         if entry.is_null() {
             return None;
         }
-        let class = entry.addr() & (CHUNK_SIZE - 1);
-        let chunk = entry.map_addr(|a| a & !(CHUNK_SIZE - 1));
+        let class = entry.addr() & (GRANULE - 1);
+        let chunk = entry.map_addr(|a| a & !(GRANULE - 1));
         let g = &GEOMETRY[class];
         let rel = (block.addr() - chunk.addr()).checked_sub(g.offset)?;
         let index = ((rel as u64 * g.recip) >> 32) as usize;
@@ -355,21 +371,29 @@ impl<P: Allocator> SizeClasses<P> {
     #[cold]
     #[inline(never)]
     fn grow(&self, class: usize) -> Result<NonNull<u8>, AllocatorError> {
-        let chunk = self.parent.allocate_raw(CHUNK)?.ptr();
-        // SAFETY: a fresh chunk of `CHUNK` (the parent's promise 1), reachable by nobody
-        // else yet.
+        let layout = CHUNK_LAYOUTS[class];
+        let chunk = self.parent.allocate_raw(layout)?.ptr();
+        // SAFETY: a fresh chunk of the class's layout (the parent's promise 1), reachable
+        // by nobody else yet.
         let h = unsafe { chunk::init(chunk, class) };
         let entry = chunk.as_ptr().map_addr(|a| a | class);
-        if let Err(e) = self.map.insert(&self.parent, entry) {
-            // SAFETY: allocated above with `CHUNK`, never published.
-            unsafe {
-                self.parent
-                    .deallocate_raw(Block::from_raw_parts(chunk, CHUNK))
-            };
-            return Err(e);
+        let granules = (0..layout.size() / GRANULE).map(|k| chunk.addr().get() + k * GRANULE);
+        for (k, addr) in granules.clone().enumerate() {
+            if let Err(e) = self.map.insert(&self.parent, addr, entry) {
+                granules.take(k).for_each(|a| self.map.remove(a));
+                // SAFETY: allocated above with `layout`, never published (its granules
+                // recorded so far are forgotten; no block of it was handed out, so any
+                // pointer into it that met them was not ours).
+                unsafe {
+                    self.parent
+                        .deallocate_raw(Block::from_raw_parts(chunk, layout))
+                };
+                return Err(e);
+            }
         }
-        let held = self.chunks.fetch_add(1, Relaxed) + 1;
-        self.peak_chunks.fetch_max(held, Relaxed);
+        self.chunks.fetch_add(1, Relaxed);
+        let held = self.bytes.fetch_add(layout.size(), Relaxed) + layout.size();
+        self.peak_bytes.fetch_max(held, Relaxed);
         let _guard = self.classes[class].lock.lock();
         // SAFETY: the lock is held; `h` is a live chunk of `class` with all its blocks
         // free, not yet listed, so taking one leaves it with free blocks to list.
@@ -381,21 +405,25 @@ impl<P: Allocator> SizeClasses<P> {
         }
     }
 
-    /// Gives an empty, unlisted chunk back to the parent.
+    /// Gives an empty, unlisted chunk of `class` back to the parent.
     #[cold]
     #[inline(never)]
-    fn release(&self, h: *mut Header) {
+    fn release(&self, h: *mut Header, class: usize) {
         let chunk = h.cast::<u8>();
+        let layout = CHUNK_LAYOUTS[class];
         // Forgotten before it is freed: the parent may hand the memory out again at once,
         // to a `grow` of this very instance.
-        self.map.remove(chunk.addr());
+        for k in 0..layout.size() / GRANULE {
+            self.map.remove(chunk.addr() + k * GRANULE);
+        }
         self.chunks.fetch_sub(1, Relaxed);
+        self.bytes.fetch_sub(layout.size(), Relaxed);
         let chunk = NonNull::new(chunk).expect("chunks are non-null");
-        // SAFETY: a chunk allocated by the parent with `CHUNK` in `grow`; it is empty,
-        // unlisted and unrecorded, so nobody reaches it any more.
+        // SAFETY: a chunk of `class` allocated by the parent with its layout in `grow`; it
+        // is empty, unlisted and unrecorded, so nobody reaches it any more.
         unsafe {
             self.parent
-                .deallocate_raw(Block::from_raw_parts(chunk, CHUNK))
+                .deallocate_raw(Block::from_raw_parts(chunk, layout))
         };
     }
 
@@ -524,7 +552,7 @@ impl<P: Allocator> SizeClasses<P> {
             };
             match then {
                 Then::Continue => {}
-                Then::Release(h) => self.release(h),
+                Then::Release(h) => self.release(h, class),
                 Then::DoubleFree(k) => double_free(&blocks[k]),
             }
         }
@@ -557,13 +585,17 @@ impl<P: Allocator> Drop for SizeClasses<P> {
     fn drop(&mut self) {
         let parent = &self.parent;
         // SAFETY: the map's nodes and chunks were allocated by `parent`; the map is not
-        // used again. Each entry is a chunk taken in `grow` with `CHUNK` and not given
-        // back (`release` removes its entry first); its blocks end with the allocator.
+        // used again. Each entry is a chunk taken in `grow` with its class's layout and not
+        // given back (`release` removes its entries first), given back here once, from the
+        // entry of its first granule; its blocks end with the allocator.
         unsafe {
-            self.map.drain(parent, &mut |entry| {
-                let chunk = entry.map_addr(|a| a & !(CHUNK_SIZE - 1));
-                let chunk = NonNull::new(chunk).expect("chunks are non-null");
-                parent.deallocate_raw(Block::from_raw_parts(chunk, CHUNK));
+            self.map.drain(parent, &mut |addr, entry| {
+                let chunk = entry.map_addr(|a| a & !(GRANULE - 1));
+                if chunk.addr() == addr {
+                    let layout = CHUNK_LAYOUTS[entry.addr() & (GRANULE - 1)];
+                    let chunk = NonNull::new(chunk).expect("chunks are non-null");
+                    parent.deallocate_raw(Block::from_raw_parts(chunk, layout));
+                }
             });
         }
     }
@@ -644,7 +676,7 @@ unsafe impl<P: Allocator> Allocator for SizeClasses<P> {
         };
         match result {
             Ok(false) => {}
-            Ok(true) => self.release(h),
+            Ok(true) => self.release(h, class),
             Err(()) => double_free(&block),
         }
     }

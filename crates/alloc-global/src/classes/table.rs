@@ -2,12 +2,24 @@
 //! time, apart from pointers (so it is easy to test and to reason about).
 #![forbid(unsafe_code)]
 
+use core::alloc::Layout;
+
 use alloc_core::AllocatorError;
 
-/// log2 of the chunk size.
-pub(crate) const CHUNK_SHIFT: u32 = 16;
-/// Every chunk: 64 KiB, aligned to 64 KiB.
-pub(crate) const CHUNK_SIZE: usize = 1 << CHUNK_SHIFT;
+/// log2 of the chunk map's granule: every chunk is a whole number of granules, aligned to
+/// its own size, and the map has one entry per granule.
+pub(crate) const MAP_SHIFT: u32 = 14;
+/// The chunk map's granule (16 KiB), also the smallest chunk.
+pub(crate) const GRANULE: usize = 1 << MAP_SHIFT;
+/// The chunk of the classes up to [`SMALL_MAX`] bytes: 16 KiB (at least 15 blocks).
+pub(crate) const SMALL_CHUNK: usize = GRANULE;
+/// The chunk of the larger classes: 64 KiB (at least 15 blocks).
+pub(crate) const LARGE_CHUNK: usize = 4 * GRANULE;
+/// The largest class carved from small chunks. A program that uses a few blocks of many
+/// small classes holds a quarter of what 64 KiB chunks would make it hold (the peak is
+/// rounded up to a chunk per class), while the classes above keep chunks large enough that
+/// a header wastes at most one block in 16 and the parent is called less often.
+pub(crate) const SMALL_MAX: usize = 1024;
 /// The bytes at the start of a chunk reserved for its header (the bitmap follows).
 pub(crate) const HEADER_BYTES: usize = 64;
 
@@ -29,6 +41,8 @@ pub(crate) const MAX_SIZE: usize = SIZES[CLASSES - 1];
 pub(crate) struct Geometry {
     /// Block size.
     pub(crate) size: usize,
+    /// Chunk size and alignment: [`SMALL_CHUNK`] or [`LARGE_CHUNK`].
+    pub(crate) chunk: usize,
     /// Block alignment: the largest power of two dividing `size`.
     pub(crate) align: usize,
     /// Offset of block 0 from the chunk start (after the header and the bitmap).
@@ -43,14 +57,20 @@ pub(crate) struct Geometry {
 }
 
 const fn geometry(size: usize) -> Geometry {
+    let chunk = if size <= SMALL_MAX {
+        SMALL_CHUNK
+    } else {
+        LARGE_CHUNK
+    };
     let align = 1 << size.trailing_zeros();
-    let words = (CHUNK_SIZE / size).div_ceil(64);
+    let words = (chunk / size).div_ceil(64);
     let offset = (HEADER_BYTES + words * 8).next_multiple_of(align);
     Geometry {
         size,
+        chunk,
         align,
         offset,
-        count: (CHUNK_SIZE - offset) / size,
+        count: (chunk - offset) / size,
         words,
         recip: (1u64 << 32).div_ceil(size as u64),
     }
@@ -62,6 +82,20 @@ pub(crate) const GEOMETRY: [Geometry; CLASSES] = {
     let mut i = 0;
     while i < CLASSES {
         out[i] = geometry(SIZES[i]);
+        i += 1;
+    }
+    out
+};
+
+/// The layout of a chunk of each class: its size, aligned to its size.
+pub(crate) const CHUNK_LAYOUTS: [Layout; CLASSES] = {
+    let mut out = [Layout::new::<u8>(); CLASSES];
+    let mut i = 0;
+    while i < CLASSES {
+        out[i] = match Layout::from_size_align(GEOMETRY[i].chunk, GEOMETRY[i].chunk) {
+            Ok(layout) => layout,
+            Err(_) => panic!("valid chunk layout"),
+        };
         i += 1;
     }
     out
@@ -105,20 +139,25 @@ pub(crate) fn class_of(size: usize, align: usize) -> Result<usize, AllocatorErro
     Ok(class)
 }
 
-// The bitmap covers every block, blocks fit the chunk, and a chunk holds at least 8 blocks
-// of any class (the largest class wastes at most one block in 16 to its header).
+// The bitmap covers every block, blocks fit the chunk, a chunk holds at least 15 blocks of
+// any class (a header wastes at most one block in 16), chunks are whole granules of the map
+// (at most 2^16 bytes, for `recip`), and a class index fits below a granule's alignment.
 const _: () = {
     let mut i = 0;
     while i < CLASSES {
         let g = GEOMETRY[i];
         assert!(g.words * 64 >= g.count, "bitmap too small");
         assert!(
-            g.offset + g.count * g.size <= CHUNK_SIZE,
+            g.offset + g.count * g.size <= g.chunk,
             "blocks overflow the chunk"
+        );
+        assert!(
+            g.chunk.is_power_of_two() && g.chunk >= GRANULE && g.chunk <= 1 << 16,
+            "chunks are whole granules"
         );
         assert!(g.offset % g.align == 0, "misaligned first block");
         assert!(
-            g.count >= 8 && g.count < 1 << 16,
+            g.count >= 15 && g.count < 1 << 16,
             "chunk holds too few or too many blocks"
         );
         assert!(
@@ -127,6 +166,10 @@ const _: () = {
         );
         i += 1;
     }
+    assert!(
+        CLASSES <= GRANULE,
+        "class indices fit in a chunk pointer's low bits"
+    );
 };
 
 #[cfg(test)]
@@ -159,7 +202,7 @@ mod tests {
     #[cfg_attr(miri, ignore = "two million divisions: natively only")]
     fn the_reciprocal_divides_exactly_inside_a_chunk() {
         for g in GEOMETRY {
-            for offset in 0..CHUNK_SIZE as u64 {
+            for offset in 0..g.chunk as u64 {
                 assert_eq!((offset * g.recip) >> 32, offset / g.size as u64, "{g:?}");
             }
         }
@@ -167,7 +210,12 @@ mod tests {
 
     #[test]
     fn geometry_of_the_extremes() {
-        assert_eq!(GEOMETRY[0].count, (CHUNK_SIZE - 64 - 1024) / 8);
+        // 8 bytes: a 16 KiB chunk, a 64-byte header and a 256-byte bitmap first.
+        assert_eq!(GEOMETRY[0].count, (SMALL_CHUNK - 64 - 256) / 8);
+        // 1 KiB, the last small class: 15 blocks after a header padded to 1 KiB.
+        let k = SIZES.iter().position(|&s| s == SMALL_MAX).unwrap();
+        assert_eq!((GEOMETRY[k].chunk, GEOMETRY[k].count), (SMALL_CHUNK, 15));
+        assert_eq!(GEOMETRY[k + 1].chunk, LARGE_CHUNK);
         assert_eq!(
             (GEOMETRY[CLASSES - 1].offset, GEOMETRY[CLASSES - 1].count),
             (4096, 15)

@@ -2,8 +2,8 @@
 //! [`SizeClasses`] for blocks of up to 4 KiB, `System` for anything larger or more aligned.
 //!
 //! Built from the public blocks on purpose (no private pool of its own): the caches take
-//! batches of class blocks from `SizeClasses`, which grows by 64 KiB chunks and gives empty
-//! chunks back to `System`; the cache classes above 4 KiB (5 to 16 KiB) are `System`'s
+//! batches of class blocks from `SizeClasses`, which grows by 16 KiB and 64 KiB chunks and
+//! gives empty chunks back to `System`; the cache classes above 4 KiB (5 to 16 KiB) are `System`'s
 //! blocks, cached like the others.
 
 use core::alloc::Layout;
@@ -37,9 +37,13 @@ impl Backing {
         }
     }
 
-    /// The chunks the size classes hold now, and the most they held at once.
-    pub(crate) fn chunks(&self) -> (usize, usize) {
-        (self.classes.chunks(), self.classes.peak_chunks())
+    /// The chunks the size classes hold now, their bytes, and the most bytes held at once.
+    pub(crate) fn chunks(&self) -> (usize, usize, usize) {
+        (
+            self.classes.chunks(),
+            self.classes.chunk_bytes(),
+            self.classes.peak_chunk_bytes(),
+        )
     }
 }
 

@@ -7,9 +7,6 @@ use core::alloc::Layout;
 
 use alloc_core::{Allocator, AllocatorError, Block};
 
-use std::alloc::System;
-
-use crate::SizeClasses;
 use crate::cache::{CacheStats, ThreadCache};
 use backing::Backing;
 
@@ -20,7 +17,7 @@ use backing::Backing;
 /// - Requests of 1 byte to 16 KiB, aligned to at most 16, are served from the calling
 ///   thread's cache: no lock, no atomic read-modify-write. Its batches come from a shared
 ///   depot, and the depot's from [`SizeClasses`](crate::SizeClasses) over [`System`](std::alloc::System)
-///   (blocks of up to 4 KiB, carved from 64 KiB chunks) or from `System` (the cache
+///   (blocks of up to 4 KiB, carved from 16 KiB and 64 KiB chunks) or from `System` (the cache
 ///   classes of 5 to 16 KiB).
 /// - Larger or more aligned requests go to `System` directly.
 /// - Blocks freed by another thread join that thread's cache (see [`ThreadCache`]).
@@ -80,7 +77,7 @@ pub struct GeneralPurpose {
 /// let _b = gp.allocate(1u64).unwrap();
 /// let stats = gp.stats();
 /// assert_eq!((stats.cache.served, stats.chunks), (1, 1));
-/// assert_eq!((stats.chunk_bytes, stats.peak_chunk_bytes), (64 * 1024, 64 * 1024));
+/// assert_eq!((stats.chunk_bytes, stats.peak_chunk_bytes), (16 * 1024, 16 * 1024));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -130,13 +127,12 @@ impl GeneralPurpose {
     /// ```
     #[must_use]
     pub fn stats(&self) -> GeneralStats {
-        let (chunks, peak) = self.cache.backing().chunks();
-        let chunk = SizeClasses::<System>::CHUNK_SIZE;
+        let (chunks, chunk_bytes, peak_chunk_bytes) = self.cache.backing().chunks();
         GeneralStats {
             cache: self.cache.stats(),
             chunks,
-            chunk_bytes: chunks * chunk,
-            peak_chunk_bytes: peak * chunk,
+            chunk_bytes,
+            peak_chunk_bytes,
         }
     }
 }

@@ -596,7 +596,7 @@ impl<A: Allocator> ThreadCache<A> {
 // allocator's memory; the cache gives them back only when it is dropped or when they are
 // free. (3) Zero-size requests get `Block::empty`. (4) A failure changes nothing.
 unsafe impl<A: Allocator> Allocator for ThreadCache<A> {
-    #[inline]
+    #[inline(always)]
     fn allocate_raw(&self, layout: Layout) -> Result<Block, AllocatorError> {
         match route(layout.size(), layout.align()) {
             Route::Class(c) => {
@@ -611,7 +611,11 @@ unsafe impl<A: Allocator> Allocator for ThreadCache<A> {
         }
     }
 
-    #[inline]
+    /// The fast path is inlined whole into the caller (a push on the thread's stack); the
+    /// check, the slow path and large blocks are calls. (Measured: when the compiler chose
+    /// not to inline it, the call and its six saved registers made the one-thread
+    /// larson-like free ~15 % slower.)
+    #[inline(always)]
     unsafe fn deallocate_raw(&self, block: Block) {
         if let Some(check) = self.check {
             self.check_owned(check, &block);
@@ -632,7 +636,7 @@ unsafe impl<A: Allocator> Allocator for ThreadCache<A> {
             Route::Empty => {}
             // SAFETY: forwarded from the caller: blocks of this route came from the backing
             // allocator unchanged.
-            Route::Backing => unsafe { self.backing.deallocate_raw(block) },
+            Route::Backing => unsafe { self.deallocate_backing(block) },
         }
     }
 
@@ -684,8 +688,19 @@ impl<A: Allocator> ThreadCache<A> {
         self.backing.allocate_raw(layout)
     }
 
+    /// Gives a block of the backing route back to the backing allocator.
+    ///
+    /// # Safety
+    ///
+    /// As [`Allocator::deallocate_raw`] on the backing allocator.
+    #[inline(never)]
+    unsafe fn deallocate_backing(&self, block: Block) {
+        // SAFETY: forwarded from the caller.
+        unsafe { self.backing.deallocate_raw(block) }
+    }
+
     /// Panics unless the backing allocator owns `block` (as it was handed out to it).
-    #[inline]
+    #[inline(never)]
     #[track_caller]
     fn check_owned(&self, check: fn(&A, &Block) -> bool, block: &Block) {
         let asked = match route(block.size(), block.align()) {

@@ -153,11 +153,11 @@ impl core::fmt::Debug for GeneralPurpose {
 
 // SAFETY: forwards every method to the thread caches, which keep the contract.
 unsafe impl Allocator for GeneralPurpose {
-    #[inline]
+    #[inline(always)]
     fn allocate_raw(&self, layout: Layout) -> Result<Block, AllocatorError> {
         self.cache.allocate_raw(layout)
     }
-    #[inline]
+    #[inline(always)]
     unsafe fn deallocate_raw(&self, block: Block) {
         // SAFETY: forwarded from the caller.
         unsafe { self.cache.deallocate_raw(block) }

@@ -107,9 +107,9 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 ///   (coldest) half to the depot as a batch, cut in O(1) at a mark the stack keeps, or to
 ///   the backing allocator when the depot holds 16 batches of that class already (the
 ///   limit is a parameter: [`with_depot_batches`](Self::with_depot_batches)).
-/// - **Bounds.** A thread keeps at most 16 KiB per class (an even number of blocks
+/// - **Bounds.** A thread keeps at most 32 KiB per class (an even number of blocks
 ///   between 2 and 256), so at most [`MAX_THREAD_BYTES`](Self::MAX_THREAD_BYTES)
-///   (565 KiB) per instance when every class is full; the depot at most 16 batches per
+///   (986 KiB) per instance when every class is full; the depot at most 16 batches per
 ///   class by default. A thread's blocks go to the depot when it exits; the depot's go to
 ///   the backing allocator when the instance is dropped.
 ///
@@ -202,7 +202,7 @@ fn foreign_block(block: &Block) -> ! {
 }
 
 impl<A: Allocator> ThreadCache<A> {
-    /// The most bytes of free blocks one thread keeps for one instance: 16 KiB per class
+    /// The most bytes of free blocks one thread keeps for one instance: 32 KiB per class
     /// (at least 2 and at most 256 blocks) over the 36 classes.
     ///
     /// # Examples

@@ -1,6 +1,11 @@
 //! [`CacheStats`]: what a [`ThreadCache`](super::ThreadCache) did, read at run time.
 
+use core::sync::atomic::Ordering;
+
+use alloc_core::Allocator;
+
 use super::classes::{NUM_CLASSES, class_size};
+use super::{ThreadCache, local};
 
 /// Counters of a [`ThreadCache`](super::ThreadCache) (or a
 /// [`GeneralPurpose`](crate::GeneralPurpose)), read with
@@ -95,5 +100,55 @@ impl CacheStats {
             .iter()
             .enumerate()
             .map(|(c, &n)| (class_size(c), n))
+    }
+}
+
+impl<A: Allocator> ThreadCache<A> {
+    /// The counters: requests served per class, batches moved, spills, threads, the bytes
+    /// the calling thread and the depot cache (see [`CacheStats`]). Takes a global lock
+    /// (the one threads take when they start or stop using a cache) and each depot lock in
+    /// turn, briefly.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use alloc_global::{Allocator, ThreadCache};
+    /// use std::alloc::System;
+    ///
+    /// let cache = ThreadCache::new(System);
+    /// let big = cache.allocate([0u8; 20_000]).unwrap(); // above 16 KiB: to `System`
+    /// let stats = cache.stats();
+    /// assert_eq!((stats.served, stats.spills, stats.threads), (0, 1, 0));
+    /// # drop(big);
+    /// ```
+    #[must_use]
+    pub fn stats(&self) -> CacheStats {
+        let mut stats = CacheStats::zero();
+        let Some(core) = self.core() else {
+            return stats;
+        };
+        for c in 0..NUM_CLASSES {
+            stats.depot_bytes += core.depot_count(c) * class_size(c);
+        }
+        let served = local::for_each_slot(
+            core,
+            || core.served.each_ref().map(|n| n.load(Ordering::Relaxed)),
+            |served, slot| {
+                for (c, cache) in slot.classes.iter().enumerate() {
+                    served[c] += cache.served.load(Ordering::Relaxed);
+                }
+            },
+        );
+        for (c, n) in served.into_iter().enumerate() {
+            stats.add_served(c, n);
+        }
+        stats.this_thread_bytes = local::with_slot(core.id, |s| s.cached_bytes()).unwrap_or(0);
+        stats.refills = core.refills.load(Ordering::Relaxed);
+        stats.flushes = core.flushes.load(Ordering::Relaxed);
+        stats.overflow = core.overflow.load(Ordering::Relaxed);
+        stats.spills = core.spills.load(Ordering::Relaxed);
+        stats.uncached = core.uncached.load(Ordering::Relaxed);
+        stats.threads = core.threads.load(Ordering::Relaxed);
+        stats
     }
 }

@@ -6,10 +6,10 @@
 // Tests are std programs: the core/alloc import lints are for the `no_std` libraries.
 #![allow(clippy::std_instead_of_core, clippy::std_instead_of_alloc)]
 
+use alloc_core::testing::{assert_usable, panic_message};
 use allocators::AllocatorError::{OutOfMemory, SizeOverflow, TooLarge, UnsupportedAlignment};
 use allocators::{Affix, Allocator, Bitmapped, Block, FreeList, Heap, Quantizer, Tlsf};
 use core::alloc::Layout;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 
 fn layout(size: usize, align: usize) -> Layout {
     Layout::from_size_align(size, align).unwrap()
@@ -21,26 +21,6 @@ fn each(mut f: impl FnMut(&str, &dyn Allocator)) {
     f("Quantizer", &Quantizer::new(Heap));
     f("Bitmapped", &Bitmapped::new(64, 64).unwrap());
     f("Tlsf", &Tlsf::new_in(Heap, 1 << 16).unwrap());
-}
-
-/// Allocates, writes and frees one small block: the allocator still works.
-fn assert_usable(name: &str, a: &dyn Allocator) {
-    let b = a
-        .allocate_raw(layout(24, 8))
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
-    // SAFETY: `b` is valid for 24 bytes and currently allocated by `a`.
-    unsafe {
-        b.as_ptr().write_bytes(1, 24);
-        a.deallocate_raw(b);
-    }
-}
-
-fn panic_message(f: impl FnOnce()) -> String {
-    let e = catch_unwind(AssertUnwindSafe(f)).expect_err("expected a panic");
-    e.downcast_ref::<String>()
-        .cloned()
-        .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap()
 }
 
 #[test]

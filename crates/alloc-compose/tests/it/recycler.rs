@@ -4,20 +4,14 @@
 //! block).
 
 use alloc_compose::{AllocatorExt, Counters, Recycler};
-use alloc_core::testing::Conformance;
+use alloc_core::testing::{Conformance, panic_message};
 use alloc_core::{Allocator, Block, BlockOwner, Heap};
 use core::alloc::Layout;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use crate::support::{Bump, Pool, kit};
 
 fn layout(size: usize, align: usize) -> Layout {
     Layout::from_size_align(size, align).unwrap()
-}
-
-fn panic_message(f: impl FnOnce()) -> String {
-    let e = catch_unwind(AssertUnwindSafe(f)).expect_err("no panic");
-    e.downcast_ref::<String>().cloned().unwrap_or_default()
 }
 
 #[test]

@@ -46,9 +46,11 @@ use quickcheck::{Arbitrary, Gen};
 
 use crate::{Allocator, BlockOwner};
 
+mod checks;
 mod model;
 mod op;
 mod reentry;
+pub use checks::{assert_usable, panic_message};
 pub use model::{run_ops, run_ops_owner};
 pub use op::Op;
 pub use reentry::{Hostile, Reentry, run_ops_owner_reentrant, run_ops_reentrant};

@@ -2,13 +2,13 @@
 //! interface, hysteresis, a parent that refuses, and bad input (foreign blocks, blocks of
 //! another instance, double frees), after which it stays usable and leaks nothing.
 
+pub(crate) use alloc_core::testing::panic_message;
 use alloc_core::testing::{Conformance, Reentry};
 use alloc_core::{Allocator, AllocatorError, Block, BlockOwner, Heap};
 use alloc_global::SizeClasses;
 use core::alloc::Layout;
 use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::alloc::System;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 
 /// The system allocator, counting live bytes and their peak, refusing beyond a limit.
 #[derive(Debug, Default)]
@@ -239,14 +239,6 @@ fn a_parent_that_refuses() {
     unsafe { classes.deallocate_raw(served) };
     drop(classes);
     assert_eq!(metered.live.load(Relaxed), 0, "nothing leaked");
-}
-
-pub(crate) fn panic_message(f: impl FnOnce()) -> String {
-    let err = catch_unwind(AssertUnwindSafe(f)).expect_err("expected a panic");
-    err.downcast_ref::<String>()
-        .cloned()
-        .or_else(|| err.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-        .unwrap_or_default()
 }
 
 #[test]

@@ -2,12 +2,11 @@
 //! (blocks crossing threads, checked patterns, exact counts at the end), and bad input
 //! (foreign blocks, double frees), after which the list stays usable.
 
-use alloc_core::testing::{Conformance, Reentry};
+use alloc_core::testing::{Conformance, Reentry, panic_message};
 use alloc_core::{Allocator, Block, BlockOwner, Heap};
 use alloc_global::SharedFreeList;
 use core::alloc::Layout;
 use std::alloc::System;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc;
 
 const THREADS: usize = if cfg!(miri) { 2 } else { 4 };
@@ -155,14 +154,6 @@ fn blocks_outlive_their_threads() {
     }
     let mut list = list;
     assert_eq!(list.free_blocks(), 64);
-}
-
-fn panic_message(f: impl FnOnce()) -> String {
-    let err = catch_unwind(AssertUnwindSafe(f)).expect_err("expected a panic");
-    err.downcast_ref::<String>()
-        .cloned()
-        .or_else(|| err.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-        .unwrap_or_default()
 }
 
 #[test]

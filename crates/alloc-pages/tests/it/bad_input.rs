@@ -1,9 +1,9 @@
 //! The rows of docs/bad-input.md for `Pages` and `Protected`, one test per row: a clear
 //! error or a panic naming the problem, and the allocator serves requests afterwards.
 
+use alloc_core::testing::{assert_usable, panic_message};
 use alloc_pages::AllocatorError::{OutOfMemory, SizeOverflow, TooLarge};
 use alloc_pages::{Allocator, Block, Heap, Pages, Protected};
-use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use crate::layout;
 
@@ -11,26 +11,6 @@ use crate::layout;
 fn each(mut f: impl FnMut(&str, &dyn Allocator)) {
     f("Pages", &Pages);
     f("Protected", &Protected::new());
-}
-
-/// Allocates, writes and frees one small block: the allocator still works.
-fn assert_usable(name: &str, a: &dyn Allocator) {
-    let b = a
-        .allocate_raw(layout(24, 8))
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
-    // SAFETY: `b` is valid for 24 bytes and currently allocated by `a`.
-    unsafe {
-        b.as_ptr().write_bytes(1, 24);
-        a.deallocate_raw(b);
-    }
-}
-
-fn panic_message(f: impl FnOnce()) -> String {
-    let e = catch_unwind(AssertUnwindSafe(f)).expect_err("expected a panic");
-    e.downcast_ref::<String>()
-        .cloned()
-        .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap()
 }
 
 #[test]

@@ -2,20 +2,11 @@
 //! region's bounds from the heap: blocks of older regions, misaligned pointers inside the
 //! most recent region, and the last slot before a region's end.
 
+use alloc_core::testing::panic_message;
 use alloc_core::{Allocator, Block, Heap};
 use alloc_tlsf::Tlsf;
 use core::alloc::Layout;
 use core::ptr::NonNull;
-use std::panic::{AssertUnwindSafe, catch_unwind};
-
-/// The panic message of `f`.
-fn panic_message(f: impl FnOnce()) -> String {
-    let e = catch_unwind(AssertUnwindSafe(f)).expect_err("no panic");
-    e.downcast_ref::<String>()
-        .cloned()
-        .or_else(|| e.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-        .unwrap_or_default()
-}
 
 #[test]
 fn blocks_of_older_regions_are_checked_and_freed() {

@@ -5,6 +5,7 @@
 // Tests are std programs: the core/alloc import lints are for the `no_std` libraries.
 #![allow(clippy::std_instead_of_core, clippy::std_instead_of_alloc)]
 
+use alloc_core::testing::panic_message;
 use allocators::AllocatorError::{
     self, Busy, OutOfMemory, SizeOverflow, TooLarge, UnsupportedAlignment,
 };
@@ -14,7 +15,6 @@ use allocators::{
 };
 use core::alloc::{GlobalAlloc, Layout};
 use core::mem::MaybeUninit;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 
 /// One allocator of the table, with what it answers and how to see it is idle (holds no
 /// block).
@@ -262,16 +262,6 @@ fn assert_usable(s: &Subject<'_>) {
     // SAFETY: just allocated.
     unsafe { s.alloc.deallocate_raw(b) };
     assert!(is_idle(s), "{}: not idle after a free", s.name);
-}
-
-/// The message of the panic `f` raises.
-fn panic_message(f: impl FnOnce()) -> String {
-    let payload = catch_unwind(AssertUnwindSafe(f)).expect_err("expected a panic");
-    payload
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-        .unwrap_or_default()
 }
 
 fn layout(size: usize, align: usize) -> Layout {

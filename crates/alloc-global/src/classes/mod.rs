@@ -62,7 +62,9 @@
 //! (eight classes with a chunk each plus the map's nodes, 2.3 times the peak of bytes
 //! requested: the fixed cost of one chunk per class), 10.7 MiB for 8–4,096 B (0.72 times
 //! the peak requested in a `System` run of the same workload, whose peak depends on how
-//! many handed-over blocks wait in the threads' inboxes).
+//! many handed-over blocks wait in the threads' inboxes). Both measured when every class
+//! had 64 KiB chunks; `benches/RESULTS.md` has the later figures (larson-like workloads
+//! through `GeneralPurpose`, after the 16 KiB chunks).
 
 mod chunk;
 mod map;

@@ -1,6 +1,6 @@
 //! Unit tests of the engine: the division-free index, geometry errors, the lazy list.
 
-use super::{CHECKED, FreeError, RawFreeList, default_align, odd_inverse};
+use super::{FreeError, RawFreeList, default_align, odd_inverse};
 use alloc_core::{AllocatorError, Block, Heap};
 use core::alloc::Layout;
 
@@ -176,7 +176,7 @@ fn bitmap_catches_every_double_free_when_checked() {
         raw.push(&block(a)).unwrap();
         raw.push(&block(b)).unwrap();
         // `a` is free but not the head: only the bitmap sees it.
-        const { assert!(CHECKED) };
+        const { assert!(super::CHECKED) };
         assert_eq!(raw.push(&block(a)), Err(FreeError::DoubleFree));
     }
     // SAFETY: the region was allocated by `Heap` with this layout.

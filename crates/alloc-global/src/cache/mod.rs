@@ -566,7 +566,7 @@ unsafe impl<A: Allocator> Allocator for ThreadCache<A> {
     /// The fast path is inlined whole into the caller (a push on the thread's stack); the
     /// check, the slow path and large blocks are calls. (Measured: when the compiler chose
     /// not to inline it, the call and its six saved registers made the one-thread
-    /// larson-like free ~15 % slower.)
+    /// larson-like workload about 10 % slower.)
     #[inline(always)]
     unsafe fn deallocate_raw(&self, block: Block) {
         if let Some(check) = self.check {

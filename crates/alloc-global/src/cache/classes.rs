@@ -60,7 +60,8 @@ pub(crate) const fn class_size(c: usize) -> usize {
 pub(crate) const fn class_of(size: usize) -> usize {
     debug_assert!(size >= 1 && size <= MAX_SIZE);
     if size <= 128 {
-        size.div_ceil(16) - 1
+        // `size.div_ceil(16) - 1`, in two instructions instead of five (`size >= 1`).
+        (size - 1) >> 4
     } else {
         let top = (usize::BITS - 1 - (size - 1).leading_zeros()) as usize; // 7..=13
         let group = top - 7;

@@ -37,13 +37,9 @@ impl Backing {
         }
     }
 
-    /// The chunks the size classes hold now, their bytes, and the most bytes held at once.
-    pub(crate) fn chunks(&self) -> (usize, usize, usize) {
-        (
-            self.classes.chunks(),
-            self.classes.chunk_bytes(),
-            self.classes.peak_chunk_bytes(),
-        )
+    /// The size classes (for their counters).
+    pub(crate) const fn classes(&self) -> &SizeClasses<System> {
+        &self.classes
     }
 }
 

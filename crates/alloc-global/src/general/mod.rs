@@ -127,12 +127,12 @@ impl GeneralPurpose {
     /// ```
     #[must_use]
     pub fn stats(&self) -> GeneralStats {
-        let (chunks, chunk_bytes, peak_chunk_bytes) = self.cache.backing().chunks();
+        let classes = self.cache.backing().classes();
         GeneralStats {
             cache: self.cache.stats(),
-            chunks,
-            chunk_bytes,
-            peak_chunk_bytes,
+            chunks: classes.chunks(),
+            chunk_bytes: classes.chunk_bytes(),
+            peak_chunk_bytes: classes.peak_chunk_bytes(),
         }
     }
 }

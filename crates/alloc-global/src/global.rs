@@ -390,6 +390,24 @@ impl<A> Drop for FailOnUnwind<'_, A> {
     }
 }
 
+impl<A: Allocator> GlobalAllocator<A> {
+    /// `GlobalAlloc::alloc` before the allocator is ready: builds it (or waits for it),
+    /// then allocates; null if it cannot be built.
+    #[cold]
+    #[inline(never)]
+    fn alloc_first(&self, layout: Layout) -> *mut u8 {
+        let bomb = AbortOnUnwind;
+        let ptr = match self.get_or_init() {
+            Ok(inner) => inner
+                .allocate_raw(layout)
+                .map_or(ptr::null_mut(), |b| b.as_ptr()),
+            Err(_) => ptr::null_mut(),
+        };
+        bomb.defuse();
+        ptr
+    }
+}
+
 /// Aborts the process if dropped: alive around every call into user code from a
 /// `GlobalAlloc` method, and forgotten when the call returns, so it only drops while
 /// unwinding, which must not leave a `GlobalAlloc` method.
@@ -447,13 +465,15 @@ impl<A> fmt::Debug for GlobalAllocator<A> {
 unsafe impl<A: Allocator> GlobalAlloc for GlobalAllocator<A> {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let bomb = AbortOnUnwind;
-        let ptr = match self.get_or_init() {
-            Ok(inner) => inner
-                .allocate_raw(layout)
-                .map_or(ptr::null_mut(), |b| b.as_ptr()),
-            Err(_) => ptr::null_mut(),
+        let Some(inner) = self.get() else {
+            // The first use: a call of its own, so that the ready path keeps nothing live
+            // across a call (and needs no stack frame).
+            return self.alloc_first(layout);
         };
+        let bomb = AbortOnUnwind;
+        let ptr = inner
+            .allocate_raw(layout)
+            .map_or(ptr::null_mut(), |b| b.as_ptr());
         bomb.defuse();
         ptr
     }

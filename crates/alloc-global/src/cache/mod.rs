@@ -570,26 +570,11 @@ unsafe impl<A: Allocator> Allocator for ThreadCache<A> {
     #[inline(always)]
     unsafe fn deallocate_raw(&self, block: Block) {
         if let Some(check) = self.check {
-            self.check_owned(check, &block);
+            // SAFETY: forwarded from the caller.
+            return unsafe { self.deallocate_checked(check, block) };
         }
-        match route(block.size(), block.align()) {
-            Route::Class(c) => {
-                let id = self.id.load(Ordering::Relaxed);
-                // SAFETY: forwarded from the caller: a class-`c` block of ours, given to
-                // this thread's slot for this instance (a slot with our id is registered
-                // for this instance: ids are never reused, and `NO_ID` matches none).
-                let pushed = local::with_slot(id, |slot| unsafe { slot.push(c, block.as_ptr()) });
-                if pushed == Some(true) {
-                    return;
-                }
-                // SAFETY: forwarded from the caller.
-                unsafe { self.deallocate_slow(c, block.as_ptr()) }
-            }
-            Route::Empty => {}
-            // SAFETY: forwarded from the caller: blocks of this route came from the backing
-            // allocator unchanged.
-            Route::Backing => unsafe { self.deallocate_backing(block) },
-        }
+        // SAFETY: forwarded from the caller.
+        unsafe { self.deallocate_unchecked(block) }
     }
 
     unsafe fn reallocate_raw(
@@ -649,6 +634,48 @@ impl<A: Allocator> ThreadCache<A> {
     unsafe fn deallocate_backing(&self, block: Block) {
         // SAFETY: forwarded from the caller.
         unsafe { self.backing.deallocate_raw(block) }
+    }
+
+    /// Frees `block` without the ownership check: a push on the thread's stack, or a call.
+    ///
+    /// # Safety
+    ///
+    /// As [`Allocator::deallocate_raw`].
+    #[inline(always)]
+    unsafe fn deallocate_unchecked(&self, block: Block) {
+        match route(block.size(), block.align()) {
+            Route::Class(c) => {
+                let id = self.id.load(Ordering::Relaxed);
+                // SAFETY: forwarded from the caller: a class-`c` block of ours, given to
+                // this thread's slot for this instance (a slot with our id is registered
+                // for this instance: ids are never reused, and `NO_ID` matches none).
+                let pushed = local::with_slot(id, |slot| unsafe { slot.push(c, block.as_ptr()) });
+                if pushed == Some(true) {
+                    return;
+                }
+                // SAFETY: forwarded from the caller.
+                unsafe { self.deallocate_slow(c, block.as_ptr()) }
+            }
+            Route::Empty => {}
+            // SAFETY: forwarded from the caller: blocks of this route came from the backing
+            // allocator unchanged.
+            Route::Backing => unsafe { self.deallocate_backing(block) },
+        }
+    }
+
+    /// The ownership check, then the free: a function of its own, so that nothing of the
+    /// unchecked fast path lives across a call (with the check inline, the block outlived
+    /// the call to it, and `__rust_dealloc` saved three registers and built a stack frame
+    /// on every free, checked or not).
+    ///
+    /// # Safety
+    ///
+    /// As [`Allocator::deallocate_raw`].
+    #[inline(never)]
+    unsafe fn deallocate_checked(&self, check: fn(&A, &Block) -> bool, block: Block) {
+        self.check_owned(check, &block);
+        // SAFETY: forwarded from the caller.
+        unsafe { self.deallocate_unchecked(block) }
     }
 
     /// Panics unless the backing allocator owns `block` (as it was handed out to it).

@@ -166,27 +166,28 @@
 //! `cargo run -p allocators --example global` runs threads that hand `String`s to each
 //! other and prints the statistics.
 //!
-//! Measured on a 2-core VM at load average 0.8-1.7 (`cargo xtask bench --quick larson
+//! Measured on a 2-core VM at load average 1.2-1.9 (`cargo xtask bench --quick larson
 //! xmalloc threads cache`, one run; time per allocation and its free, `GeneralPurpose` ×
 //! mimalloc / × `System` in the same run; `benches/RESULTS.md` has every point and peer):
 //!
 //! | workload | 1 thread | 2 threads | 4 threads |
 //! |---|---|---|---|
-//! | larson, 8-64 B, a share freed by other threads | 1.09 / 0.44 | 0.34 / 0.35 | 0.42 / 0.37 |
-//! | larson, 8-4,096 B, same | 0.35 / 0.16 | 0.30 / 0.07 | 0.22 / 0.05 |
-//! | one producer, one consumer per pair, 8-256 B | – | 0.43 / 0.32 | 1.13 / 0.28 |
-//! | 64 B | 0.52 / 0.70 | – | – |
-//! | 8-64 B, half the frees on another thread | 1.16 / 0.71 | 0.38 / 0.17 | 0.86 / 0.45 |
-//! | 8-4,096 B, same | 0.53 / 0.14 | 0.39 / 0.08 | 1.00 / 0.38 |
+//! | larson, 8-64 B, a share freed by other threads | 0.93 / 0.36 | 0.29 / 0.31 | 0.36 / 0.33 |
+//! | larson, 8-4,096 B, same | 0.26 / 0.11 | 0.25 / 0.06 | 0.21 / 0.05 |
+//! | one producer, one consumer per pair, 8-256 B | – | 0.45 / 0.27 | 1.66 / 0.34 |
+//! | 64 B | 0.32 / 0.49 | – | – |
+//! | 8-64 B, half the frees on another thread | 0.82 / 0.49 | 0.26 / 0.12 | 1.02 / 0.57 |
+//! | 8-4,096 B, same | 0.43 / 0.11 | 0.35 / 0.08 | 1.21 / 0.59 |
 //!
-//! Threads sharing blocks is where the caches win most (mimalloc takes 2.4-4.5 × the time
-//! on larson at 2 and 4 threads). mimalloc stays ahead on one thread with small mixed sizes
-//! (1.09-1.16 ×, its per-page free lists against our per-class stacks with counters) and,
-//! at 4 threads on 2 cores, where a producer and its consumer share a core. Memory: peak
+//! Threads sharing blocks is where the caches win most (mimalloc takes 2.8-4.7 × the time
+//! on larson at 2 and 4 threads). The 4-thread points oversubscribe the 2 cores and swing
+//! between runs (three full runs of the last two rows at 4 threads: 0.94-0.99 and
+//! 0.63-0.79 × mimalloc); mimalloc stays ahead at 4 threads on the producer/consumer
+//! workload (1.2-2.1 ×), where a producer and its consumer share a core. Memory: peak
 //! bytes taken on larson 1.14-1.24 × mimalloc's usable bytes (16 KiB chunks for the
-//! classes up to 1 KiB), peak resident memory 0.24-0.80 × mimalloc's. As the
+//! classes up to 1 KiB), peak resident memory 0.23-0.85 × mimalloc's. As the
 //! `#[global_allocator]` of the regex, serde_json, hashbrown and rayon test suites, every
-//! test passes and wall times are 0.93-1.12 × System's.
+//! test passes and wall times are 0.93-1.19 × System's (serde_json's runs last 20-40 ms).
 //!
 //! # Features
 //!

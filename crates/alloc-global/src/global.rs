@@ -391,18 +391,34 @@ impl<A> Drop for FailOnUnwind<'_, A> {
 }
 
 impl<A: Allocator> GlobalAllocator<A> {
-    /// `GlobalAlloc::alloc` before the allocator is ready: builds it (or waits for it),
-    /// then allocates; null if it cannot be built.
+    /// `GlobalAlloc::alloc` and `alloc_zeroed` on the ready allocator: `allocate` (one of
+    /// `inner`'s methods), its block as a pointer, null on failure.
+    #[inline(always)]
+    fn serve(
+        inner: &A,
+        layout: Layout,
+        allocate: impl FnOnce(&A, Layout) -> Result<Block, AllocatorError>,
+    ) -> *mut u8 {
+        let bomb = AbortOnUnwind;
+        let ptr = allocate(inner, layout).map_or(ptr::null_mut(), |b| b.as_ptr());
+        bomb.defuse();
+        ptr
+    }
+
+    /// The same before the allocator is ready: builds it (or waits for it), then serves;
+    /// null if it cannot be built. A call of its own, so that the ready path keeps
+    /// nothing live across a call (and needs no stack frame).
     #[cold]
     #[inline(never)]
-    fn alloc_first(&self, layout: Layout) -> *mut u8 {
+    fn serve_first(
+        &self,
+        layout: Layout,
+        allocate: impl FnOnce(&A, Layout) -> Result<Block, AllocatorError>,
+    ) -> *mut u8 {
         let bomb = AbortOnUnwind;
-        let ptr = match self.get_or_init() {
-            Ok(inner) => inner
-                .allocate_raw(layout)
-                .map_or(ptr::null_mut(), |b| b.as_ptr()),
-            Err(_) => ptr::null_mut(),
-        };
+        let ptr = self
+            .get_or_init()
+            .map_or(ptr::null_mut(), |inner| Self::serve(inner, layout, allocate));
         bomb.defuse();
         ptr
     }
@@ -465,30 +481,18 @@ impl<A> fmt::Debug for GlobalAllocator<A> {
 unsafe impl<A: Allocator> GlobalAlloc for GlobalAllocator<A> {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let Some(inner) = self.get() else {
-            // The first use: a call of its own, so that the ready path keeps nothing live
-            // across a call (and needs no stack frame).
-            return self.alloc_first(layout);
-        };
-        let bomb = AbortOnUnwind;
-        let ptr = inner
-            .allocate_raw(layout)
-            .map_or(ptr::null_mut(), |b| b.as_ptr());
-        bomb.defuse();
-        ptr
+        match self.get() {
+            Some(inner) => Self::serve(inner, layout, A::allocate_raw),
+            None => self.serve_first(layout, A::allocate_raw),
+        }
     }
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let bomb = AbortOnUnwind;
-        let ptr = match self.get_or_init() {
-            Ok(inner) => inner
-                .allocate_zeroed_raw(layout)
-                .map_or(ptr::null_mut(), |b| b.as_ptr()),
-            Err(_) => ptr::null_mut(),
-        };
-        bomb.defuse();
-        ptr
+        match self.get() {
+            Some(inner) => Self::serve(inner, layout, A::allocate_zeroed_raw),
+            None => self.serve_first(layout, A::allocate_zeroed_raw),
+        }
     }
 
     #[inline]

@@ -416,9 +416,9 @@ impl<A: Allocator> GlobalAllocator<A> {
         allocate: impl FnOnce(&A, Layout) -> Result<Block, AllocatorError>,
     ) -> *mut u8 {
         let bomb = AbortOnUnwind;
-        let ptr = self
-            .get_or_init()
-            .map_or(ptr::null_mut(), |inner| Self::serve(inner, layout, allocate));
+        let ptr = self.get_or_init().map_or(ptr::null_mut(), |inner| {
+            Self::serve(inner, layout, allocate)
+        });
         bomb.defuse();
         ptr
     }

@@ -679,8 +679,8 @@ impl<A: Allocator> ThreadCache<A> {
     }
 
     /// Panics unless the backing allocator owns `block` (as it was handed out to it).
-    #[inline(never)]
-    #[track_caller]
+    /// Inlined into its one caller, `deallocate_checked`, which is the call.
+    #[inline]
     fn check_owned(&self, check: fn(&A, &Block) -> bool, block: &Block) {
         let asked = match route(block.size(), block.align()) {
             Route::Class(c) => class_block(block.ptr(), c, ALIGN),

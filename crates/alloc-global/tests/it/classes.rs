@@ -2,8 +2,7 @@
 //! interface, hysteresis, a parent that refuses, and bad input (foreign blocks, blocks of
 //! another instance, double frees), after which it stays usable and leaks nothing.
 
-pub(crate) use alloc_core::testing::panic_message;
-use alloc_core::testing::{Conformance, Reentry};
+use alloc_core::testing::{Conformance, Reentry, panic_message};
 use alloc_core::{Allocator, AllocatorError, Block, BlockOwner, Heap};
 use alloc_global::SizeClasses;
 use core::alloc::Layout;

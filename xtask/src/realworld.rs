@@ -14,6 +14,8 @@
 //! order, `--runs` times each; a run is the wall time (`Instant`) of all the suite's test
 //! binaries one after the other. The table gives the minimum over the runs and its ratio
 //! to System and to mimalloc, with the test counts (`test result:` lines of libtest).
+//! The binaries run without the caller's `RUST_BACKTRACE` and libtest variables
+//! ([`UNSET_VARS`]): the suites as `cargo test` runs them by default.
 //! Doctests are not run (rustdoc builds them without the injector).
 
 use std::fmt::Write as _;
@@ -612,16 +614,39 @@ fn build(work: &Path, alloc: &Alloc, dir: &Path) -> Result<Vec<TestBinary>, Stri
     Ok(binaries)
 }
 
+/// Variables of the caller's environment that change what a test binary does, removed so
+/// that every run is the suite as `cargo test` runs it by default, whatever the shell sets:
+/// with `RUST_BACKTRACE=1` (set in some shells and CI images), every `should_panic` test
+/// symbolizes a backtrace, which reads and decompresses the binary's debug info (megabytes
+/// of allocations that are not the suite's own: regex's suite ran 1.6 times longer).
+const UNSET_VARS: &[&str] = &[
+    "RUST_BACKTRACE",
+    "RUST_LIB_BACKTRACE",
+    "RUST_TEST_THREADS",
+    "RUST_TEST_NOCAPTURE",
+    "RUST_TEST_SHUFFLE",
+];
+
+/// The command that runs one test binary of a suite: in the suite's folder (as `cargo
+/// test` does), without [`UNSET_VARS`], no input.
+fn test_command(path: &Path, dir: &Path) -> Command {
+    let mut cmd = Command::new(path);
+    cmd.current_dir(dir)
+        .env("CARGO_MANIFEST_DIR", dir)
+        .stdin(Stdio::null());
+    for var in UNSET_VARS {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
 /// Runs every test binary of a suite one after the other, in the suite's folder (as
 /// `cargo test` does); returns the summed counts and the total wall time.
 fn run_suite(dir: &Path, tests: &[TestBinary]) -> Result<(Counts, Duration), String> {
     let mut counts = Counts::default();
     let mut total = Duration::ZERO;
     for test in tests {
-        let mut cmd = Command::new(&test.path);
-        cmd.current_dir(dir)
-            .env("CARGO_MANIFEST_DIR", dir)
-            .stdin(Stdio::null());
+        let mut cmd = test_command(&test.path, dir);
         let started = Instant::now();
         let out = cmd
             .output()

@@ -2,7 +2,10 @@
 
 use std::time::Duration;
 
-use super::{Counts, Measured, Options, parse_args, parse_counts, ratio, rotation, table};
+use super::{
+    Counts, Measured, Options, UNSET_VARS, parse_args, parse_counts, ratio, rotation, table,
+    test_command,
+};
 
 fn args(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| (*s).to_string()).collect()
@@ -114,4 +117,17 @@ fn the_command_line_takes_runs_and_lists() {
     assert!(parse_args(&args(&["--runs", "0"])).is_err());
     assert!(parse_args(&args(&["regex"])).is_err());
     assert!(parse_args(&args(&["--fast"])).is_err());
+}
+
+#[test]
+fn test_binaries_run_in_the_suite_folder_without_the_caller_s_backtrace_settings() {
+    let dir = std::path::Path::new("/suites/regex");
+    let cmd = test_command(std::path::Path::new("/bin/integration"), dir);
+    assert_eq!(cmd.get_current_dir(), Some(dir));
+    let envs: Vec<_> = cmd.get_envs().collect();
+    assert!(envs.contains(&("CARGO_MANIFEST_DIR".as_ref(), Some(dir.as_os_str()))));
+    for var in ["RUST_BACKTRACE", "RUST_LIB_BACKTRACE", "RUST_TEST_THREADS"] {
+        assert!(UNSET_VARS.contains(&var));
+        assert!(envs.contains(&(var.as_ref(), None)), "{var} is not removed");
+    }
 }

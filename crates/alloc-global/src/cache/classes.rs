@@ -99,6 +99,28 @@ pub(crate) const fn batch(c: usize) -> usize {
     capacity(c) / 2
 }
 
+/// The unit of the depot's limit: the bytes of a batch of the classes of 128 bytes and up
+/// (half of [`CLASS_BYTES`]). A smaller class's batches are smaller (128 blocks: 2 KiB for
+/// the 16-byte class), so the depot counts its limit in these units, not in batches: with
+/// a limit of 16 batches, the 16-byte class kept 32 KiB while the 128-byte class kept
+/// 256 KiB, and a program that frees many small blocks at once sent most of them back to
+/// the backing allocator one by one (regex's test suite: 436 thousand blocks).
+pub(crate) const DEPOT_UNIT: usize = CLASS_BYTES / 2;
+
+/// The bytes of a batch of class `c`.
+#[inline]
+pub(crate) const fn batch_bytes(c: usize) -> usize {
+    batch(c) * class_size(c)
+}
+
+/// How many full batches of class `c` the depot keeps when its limit is `units` of
+/// [`DEPOT_UNIT`] bytes: at most `units * DEPOT_UNIT` bytes, in whole batches
+/// (saturating: `usize::MAX` is no limit).
+#[inline]
+pub(crate) const fn depot_batches(units: usize, c: usize) -> usize {
+    units.saturating_mul(DEPOT_UNIT) / batch_bytes(c)
+}
+
 /// The most bytes one thread can keep cached for one cache instance.
 pub(crate) const MAX_CACHED_PER_THREAD: usize = {
     let mut total = 0;
@@ -136,6 +158,20 @@ mod tests {
             (class_size(8), class_size(12), class_size(NUM_CLASSES - 1)),
             (160, 320, MAX_SIZE)
         );
+    }
+
+    #[test]
+    fn the_depot_keeps_the_same_bytes_of_every_class() {
+        for c in 0..NUM_CLASSES {
+            assert!(batch_bytes(c) <= DEPOT_UNIT, "class {c}");
+            let kept = depot_batches(16, c) * batch_bytes(c);
+            // 16 units, less than one batch of rounding.
+            assert!(kept <= 16 * DEPOT_UNIT && kept + batch_bytes(c) > 16 * DEPOT_UNIT);
+            assert_eq!(depot_batches(0, c), 0);
+            assert!(depot_batches(usize::MAX, c) >= usize::MAX / DEPOT_UNIT);
+        }
+        // The classes of 128 bytes and up: 16 batches; the 16-byte class: 128 of 2 KiB.
+        assert_eq!((depot_batches(16, 7), depot_batches(16, 0)), (16, 128));
     }
 
     #[test]

@@ -14,8 +14,9 @@ use alloc_core::{RawLock, SpinLock};
 use super::classes::{NUM_CLASSES, batch};
 use super::local::Slot;
 
-/// The most full batches the depot keeps per class by default; further batches go to the
-/// backing allocator (see the module docs of `cache`).
+/// The depot's default limit per class, in batches of 16 KiB (the batches of the classes of
+/// 128 bytes and up; `classes::depot_batches` converts it for each class: 256 KiB of every
+/// class); further batches go to the backing allocator (see the module docs of `cache`).
 pub(crate) const DEPOT_BATCHES: usize = 16;
 
 /// The next block of a chain, stored in `block`'s first word.

@@ -105,12 +105,13 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 ///   backing allocator that overrides it, as [`SizeClasses`](crate::SizeClasses) does,
 ///   takes its lock once for them); a full stack gives its bottom
 ///   (coldest) half to the depot as a batch, cut in O(1) at a mark the stack keeps, or to
-///   the backing allocator when the depot holds 16 batches of that class already (the
-///   limit is a parameter: [`with_depot_batches`](Self::with_depot_batches)).
+///   the backing allocator when the depot holds 256 KiB of that class already (16 batches
+///   of the classes of 128 bytes and up, 128 of the 16-byte class's; the limit is a
+///   parameter: [`with_depot_batches`](Self::with_depot_batches)).
 /// - **Bounds.** A thread keeps at most 32 KiB per class (an even number of blocks
 ///   between 2 and 256), so at most [`MAX_THREAD_BYTES`](Self::MAX_THREAD_BYTES)
-///   (986 KiB) per instance when every class is full; the depot at most 16 batches per
-///   class by default. A thread's blocks go to the depot when it exits; the depot's go to
+///   (986 KiB) per instance when every class is full; the depot at most 256 KiB per class
+///   (9 MiB in all) by default. A thread's blocks go to the depot when it exits; the depot's go to
 ///   the backing allocator when the instance is dropped.
 ///
 /// # Frees from other threads
@@ -180,7 +181,8 @@ pub struct ThreadCache<A: Allocator> {
     /// Asks the backing allocator whether it owns a block being freed
     /// ([`checked`](Self::checked)); `None`: no check.
     check: Option<fn(&A, &Block) -> bool>,
-    /// The most full batches the depot keeps per class ([`DEPOT_BATCHES`] by default).
+    /// The depot's limit per class, in batches of the classes of 128 bytes and up (16 KiB;
+    /// [`DEPOT_BATCHES`] by default): `classes::depot_batches` gives a class's limit.
     depot_batches: usize,
     backing: A,
 }
@@ -310,7 +312,10 @@ impl<A: Allocator> ThreadCache<A> {
 
     /// As [`new`](Self::new), with a depot that keeps up to `batches` full batches per
     /// class (16 by default) before giving further batches back to the backing allocator
-    /// (through [`deallocate_batch`](Allocator::deallocate_batch)). `usize::MAX` never
+    /// (through [`deallocate_batch`](Allocator::deallocate_batch)). The batches counted are
+    /// those of the classes of 128 bytes and up (16 KiB of blocks); the smaller classes'
+    /// batches are smaller (128 blocks), and the depot keeps as many bytes of them: with
+    /// 16, 256 KiB of every class (128 batches of the 16-byte class). `usize::MAX` never
     /// gives blocks back before the instance is dropped: the right choice when the backing
     /// allocator would only keep them on a list of its own and never return memory, since
     /// a batch then moves in O(1). `0` gives every batch a full thread cache sheds straight
@@ -513,8 +518,9 @@ impl<A: Allocator> ThreadCache<A> {
             return;
         };
         Core::bump(&core.flushes);
+        let limit = classes::depot_batches(self.depot_batches, c);
         // SAFETY: the chain holds `batch(c)` free class-`c` blocks taken from our stack.
-        if !unsafe { core.give_batch(c, chain, self.depot_batches) } {
+        if !unsafe { core.give_batch(c, chain, limit) } {
             // SAFETY: the chain's blocks are ours, free class-`c` blocks of the backing
             // allocator.
             let n = unsafe { give_chain(&self.backing, c, chain) };

@@ -22,7 +22,7 @@ use backing::Backing;
 /// - Larger or more aligned requests go to `System` directly.
 /// - Blocks freed by another thread join that thread's cache (see [`ThreadCache`]).
 /// - Memory: a thread keeps at most [`ThreadCache::MAX_THREAD_BYTES`] of free blocks, the
-///   depot at most 16 batches per class; beyond that, blocks go back to the size classes,
+///   depot at most 256 KiB per class; beyond that, blocks go back to the size classes,
 ///   which give a chunk back to `System` once it is empty (keeping one empty chunk per
 ///   class). Blocks of exiting threads wait in the depot for the other threads.
 ///

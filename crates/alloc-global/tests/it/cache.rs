@@ -264,7 +264,7 @@ fn general_purpose_gives_emptied_chunks_back() {
     // 64-byte blocks come from 16 KiB chunks.
     assert!(peak * 16384 >= n * 64, "{peak} chunks for {n} blocks");
     drop(blocks);
-    // The thread keeps 16 KiB of them and the depot 16 batches (128 KiB): the rest went
+    // The thread keeps 16 KiB of them and the depot 256 KiB (32 batches): the rest went
     // back to the size classes, whose emptied chunks went back to `System`.
     let after = gp.stats();
     // (Measured: 16 chunks at the peak, 5 after.) Under Miri the run is too short to

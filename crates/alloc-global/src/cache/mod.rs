@@ -110,9 +110,9 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 ///   parameter: [`with_depot_batches`](Self::with_depot_batches)).
 /// - **Bounds.** A thread keeps at most 32 KiB per class (an even number of blocks
 ///   between 2 and 256), so at most [`MAX_THREAD_BYTES`](Self::MAX_THREAD_BYTES)
-///   (986 KiB) per instance when every class is full; the depot at most 256 KiB per class
-///   (9 MiB in all) by default. A thread's blocks go to the depot when it exits; the depot's go to
-///   the backing allocator when the instance is dropped.
+///   (986 KiB) per instance when every class is full; the depot at most 256 KiB per
+///   class (9 MiB in all) by default. A thread's blocks go to the depot when it exits; the
+///   depot's go to the backing allocator when the instance is dropped.
 ///
 /// # Frees from other threads
 ///

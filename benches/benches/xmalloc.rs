@@ -5,8 +5,12 @@
 //! on another.
 //!
 //! Group `xmalloc/8_256B`, points 2 threads (one pair) and 4 threads (two pairs,
-//! oversubscribing a 2-core machine on purpose). Time: the slowest thread from a common
-//! start. One element is one block allocated and freed.
+//! oversubscribing a 2-core machine on purpose), placed by the scheduler; on Linux also
+//! 4 threads pinned with each pair on one CPU (`4_together`) and with each pair's threads
+//! on two CPUs (`4_apart`): with more threads than cores, the scheduler's placement
+//! decides how many blocks cross cores, and these two points measure both extremes.
+//! Time: the slowest thread from a common start. One element is one block allocated and
+//! freed.
 //!
 //! Subjects: every entry of `allocators_benches::threaded::for_each_subject`, over `System`
 //! as the parent.
@@ -17,7 +21,7 @@
 use std::alloc::System;
 
 use allocators_benches::threaded::{Shape, Subject, Visit, for_each_subject};
-use allocators_benches::workloads::Xmalloc;
+use allocators_benches::workloads::{Placement, Xmalloc};
 use criterion::measurement::WallTime;
 use criterion::{
     BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main,
@@ -27,13 +31,15 @@ use criterion::{
 struct Point<'a, 'g> {
     group: &'a mut BenchmarkGroup<'g, WallTime>,
     xmalloc: &'a Xmalloc,
+    /// The point's name: the thread count, and the placement when pinned.
+    id: String,
 }
 
 impl Visit for Point<'_, '_> {
     fn visit<S: Subject>(&mut self, name: &str, subject: &S) {
         let xmalloc = self.xmalloc;
         self.group
-            .bench_function(BenchmarkId::new(name, xmalloc.threads()), |b| {
+            .bench_function(BenchmarkId::new(name, &self.id), |b| {
                 b.iter_custom(|batches| xmalloc.run(subject, batches));
             });
     }
@@ -41,8 +47,16 @@ impl Visit for Point<'_, '_> {
 
 fn xmalloc(c: &mut Criterion) {
     let mut group = c.benchmark_group("xmalloc/8_256B");
-    for pairs in [1, 2] {
-        let xmalloc = Xmalloc::new(pairs, 8, 256);
+    let points = [
+        (1, Placement::Free, ""),
+        (2, Placement::Free, ""),
+        (2, Placement::Together, "_together"),
+        (2, Placement::Apart, "_apart"),
+    ];
+    for (pairs, placement, suffix) in points {
+        let Some(xmalloc) = Xmalloc::new(pairs, 8, 256).placed(placement) else {
+            continue;
+        };
         group.throughput(Throughput::Elements(xmalloc.ops_per_batch() as u64));
         let shape = Shape {
             max_size: 256,
@@ -51,6 +65,7 @@ fn xmalloc(c: &mut Criterion) {
         let mut point = Point {
             group: &mut group,
             xmalloc: &xmalloc,
+            id: format!("{}{suffix}", xmalloc.threads()),
         };
         for_each_subject(System, shape, &mut point);
     }

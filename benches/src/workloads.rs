@@ -246,6 +246,22 @@ pub const BATCH: usize = 256;
 /// Batches in flight per producer/consumer pair.
 const IN_FLIGHT: usize = 4;
 
+/// Where the threads of an [`Xmalloc`] run.
+///
+/// With more threads than cores, where the scheduler puts a pair decides what an
+/// allocator costs: blocks that stay on one core stay in its cache. `Together` and
+/// `Apart` pin the threads (Linux only) so that both cases are measured on purpose.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Placement {
+    /// Wherever the operating system puts them.
+    Free,
+    /// Both threads of pair `p` pinned to the `p`-th CPU the process may use (modulo
+    /// their number).
+    Together,
+    /// Pair `p`'s producer pinned to the `p`-th CPU, its consumer to the next one.
+    Apart,
+}
+
 /// The producer/consumer workload: `pairs` producer threads allocate batches of
 /// [`BATCH`] blocks (sizes in `min..=max`) and send them to their consumer thread, which
 /// frees them; at most `IN_FLIGHT` (4) batches per pair are in flight.
@@ -262,6 +278,8 @@ const IN_FLIGHT: usize = 4;
 pub struct Xmalloc {
     /// `sizes[p]`: the sizes producer `p` allocates, batch after batch (cyclic).
     sizes: Vec<Vec<u32>>,
+    /// `cpus[p]`: the CPUs of pair `p`'s producer and consumer, when pinned.
+    cpus: Vec<Option<(usize, usize)>>,
 }
 
 impl Xmalloc {
@@ -283,7 +301,43 @@ impl Xmalloc {
                     .collect()
             })
             .collect();
-        Self { sizes }
+        Self {
+            cpus: vec![None; pairs],
+            sizes,
+        }
+    }
+
+    /// The same workload with its threads placed by `placement`; `None` if it cannot be
+    /// done here (not Linux, or `Apart` with a single CPU).
+    ///
+    /// ```
+    /// use allocators_benches::threaded::Global;
+    /// use allocators_benches::workloads::{Placement, Xmalloc};
+    ///
+    /// assert!(Xmalloc::new(2, 8, 256).placed(Placement::Free).is_some());
+    /// if let Some(together) = Xmalloc::new(2, 8, 256).placed(Placement::Together) {
+    ///     assert!(together.run(&Global(std::alloc::System), 4).as_nanos() > 0);
+    /// }
+    /// ```
+    #[must_use]
+    pub fn placed(mut self, placement: Placement) -> Option<Self> {
+        if placement == Placement::Free {
+            self.cpus.fill(None);
+            return Some(self);
+        }
+        let cpus = pinning::allowed_cpus();
+        if cpus.is_empty() || (placement == Placement::Apart && cpus.len() < 2) {
+            return None;
+        }
+        for (p, pair) in self.cpus.iter_mut().enumerate() {
+            let producer = cpus[p % cpus.len()];
+            let consumer = match placement {
+                Placement::Apart => cpus[(p + 1) % cpus.len()],
+                _ => producer,
+            };
+            *pair = Some((producer, consumer));
+        }
+        Some(self)
     }
 
     /// Threads: a producer and a consumer per pair.
@@ -330,7 +384,7 @@ impl Xmalloc {
         let barrier = Barrier::new(self.threads());
         std::thread::scope(|s| {
             let mut handles = Vec::new();
-            for sizes in &self.sizes {
+            for (sizes, &cpus) in self.sizes.iter().zip(&self.cpus) {
                 let (full_tx, full_rx) = sync_channel::<Vec<SendPtr>>(IN_FLIGHT);
                 let (empty_tx, empty_rx) = sync_channel::<Vec<SendPtr>>(IN_FLIGHT);
                 for _ in 0..IN_FLIGHT {
@@ -338,6 +392,9 @@ impl Xmalloc {
                 }
                 let barrier = &barrier;
                 handles.push(s.spawn(move || {
+                    if let Some((cpu, _)) = cpus {
+                        pinning::pin(cpu);
+                    }
                     barrier.wait();
                     let start = Instant::now();
                     let mut next = 0;
@@ -355,6 +412,9 @@ impl Xmalloc {
                     start.elapsed()
                 }));
                 handles.push(s.spawn(move || {
+                    if let Some((_, cpu)) = cpus {
+                        pinning::pin(cpu);
+                    }
                     barrier.wait();
                     let start = Instant::now();
                     let mut next = 0;
@@ -379,6 +439,54 @@ impl Xmalloc {
                 .max()
                 .unwrap_or_default()
         })
+    }
+}
+
+/// Pinning the calling thread to a CPU (Linux), for [`Placement`].
+mod pinning {
+    /// The CPUs the process may run on, in order; empty where unknown (not Linux).
+    #[cfg(target_os = "linux")]
+    pub(super) fn allowed_cpus() -> Vec<usize> {
+        // SAFETY: a `cpu_set_t` is plain data; all zeros is the empty set.
+        let mut set: libc::cpu_set_t = unsafe { core::mem::zeroed() };
+        // SAFETY: `set` is a `cpu_set_t` of the size passed; pid 0 is the calling thread.
+        let ok = unsafe { libc::sched_getaffinity(0, size_of::<libc::cpu_set_t>(), &raw mut set) };
+        if ok != 0 {
+            return Vec::new();
+        }
+        (0..libc::CPU_SETSIZE as usize)
+            // SAFETY: `cpu < CPU_SETSIZE`, the set's size.
+            .filter(|&cpu| unsafe { libc::CPU_ISSET(cpu, &set) })
+            .collect()
+    }
+
+    /// As above: no pinning off Linux.
+    #[cfg(not(target_os = "linux"))]
+    pub(super) fn allowed_cpus() -> Vec<usize> {
+        Vec::new()
+    }
+
+    /// Pins the calling thread to `cpu` (one of [`allowed_cpus`]).
+    ///
+    /// # Panics
+    ///
+    /// If the system refuses.
+    #[cfg(target_os = "linux")]
+    pub(super) fn pin(cpu: usize) {
+        // SAFETY: as in `allowed_cpus`.
+        let mut set: libc::cpu_set_t = unsafe { core::mem::zeroed() };
+        // SAFETY: `cpu` is below `CPU_SETSIZE` (it came from `allowed_cpus`).
+        unsafe { libc::CPU_SET(cpu, &mut set) };
+        // SAFETY: `set` is a `cpu_set_t` of the size passed; pid 0 is the calling thread.
+        let ok =
+            unsafe { libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &raw const set) };
+        assert_eq!(ok, 0, "sched_setaffinity refused CPU {cpu}");
+    }
+
+    /// As above: never called off Linux (`allowed_cpus` is empty there).
+    #[cfg(not(target_os = "linux"))]
+    pub(super) fn pin(_cpu: usize) {
+        unreachable!("no pinning off Linux");
     }
 }
 

@@ -166,29 +166,32 @@
 //! `cargo run -p allocators --example global` runs threads that hand `String`s to each
 //! other and prints the statistics.
 //!
-//! Measured on a 2-core VM at load average 1.2-1.9 (`cargo xtask bench --quick larson
+//! Measured on a 2-core VM at load average 0.6-1.6 (`cargo xtask bench --quick larson
 //! xmalloc threads cache`, one run; time per allocation and its free, `GeneralPurpose` ×
 //! mimalloc / × `System` in the same run; `benches/RESULTS.md` has every point and peer):
 //!
 //! | workload | 1 thread | 2 threads | 4 threads |
 //! |---|---|---|---|
-//! | larson, 8-64 B, a share freed by other threads | 0.93 / 0.36 | 0.29 / 0.31 | 0.36 / 0.33 |
-//! | larson, 8-4,096 B, same | 0.26 / 0.11 | 0.25 / 0.06 | 0.21 / 0.05 |
-//! | one producer, one consumer per pair, 8-256 B | – | 0.45 / 0.27 | 1.66 / 0.34 |
-//! | 64 B | 0.32 / 0.49 | – | – |
-//! | 8-64 B, half the frees on another thread | 0.82 / 0.49 | 0.26 / 0.12 | 1.02 / 0.57 |
-//! | 8-4,096 B, same | 0.43 / 0.11 | 0.35 / 0.08 | 1.21 / 0.59 |
+//! | larson, 8-64 B, a share freed by other threads | 0.93 / 0.35 | 0.28 / 0.29 | 0.30 / 0.27 |
+//! | larson, 8-4,096 B, same | 0.29 / 0.13 | 0.27 / 0.05 | 0.20 / 0.05 |
+//! | one producer, one consumer per pair, 8-256 B | – | 0.33 / 0.19 | 1.29 / 0.33 |
+//! | same, each pair pinned to one core / across two | – | – | 0.97 / 0.44, 0.35 / 0.34 |
+//! | 64 B | 0.35 / 0.50 | – | – |
+//! | 8-64 B, half the frees on another thread | 0.80 / 0.47 | 0.26 / 0.11 | 1.03 / 0.52 |
+//! | 8-4,096 B, same | 0.41 / 0.10 | 0.33 / 0.08 | 0.99 / 0.46 |
 //!
-//! Threads sharing blocks is where the caches win most (mimalloc takes 2.8-4.7 × the time
-//! on larson at 2 and 4 threads). The 4-thread points oversubscribe the 2 cores and swing
-//! between runs (three full runs of the last two rows at 4 threads: 0.94-0.99 and
-//! 0.63-0.79 × mimalloc); mimalloc stays ahead at 4 threads on the producer/consumer
-//! workload (1.2-2.1 ×), where a producer and its consumer share a core. Memory: peak
-//! bytes taken on larson 1.14-1.24 × mimalloc's usable bytes (16 KiB chunks for the
-//! classes up to 1 KiB), peak resident memory 0.23-0.85 × mimalloc's. As the
-//! `#[global_allocator]` of the regex, serde_json, hashbrown and rayon test suites, every
-//! test passes; regex's suite takes 0.80-0.94 × System's wall time (0.85-1.13 ×
-//! mimalloc's), hashbrown's and rayon's 1.03-1.10 × (serde_json's runs last 20-40 ms).
+//! Threads sharing blocks is where the caches win most (mimalloc takes 3.3-5 × the time
+//! on larson at 2 and 4 threads). The 4-thread points oversubscribe the 2 cores, and there
+//! the scheduler decides how many blocks cross cores: on the producer/consumer workload it
+//! keeps mimalloc's pairs on one core (98 % of batches, counted) and ours less often
+//! (29 %); pinned, `GeneralPurpose` is 0.94-0.98 × mimalloc with each pair on one core and
+//! 0.35-0.38 × with each pair across two, and the scheduled point swings with the
+//! placement (1.2-2.5 × across runs). Memory: peak bytes taken on larson 1.14-1.24 ×
+//! mimalloc's usable bytes (16 KiB chunks for the classes up to 1 KiB), peak resident
+//! memory 0.24-0.79 × mimalloc's. As the `#[global_allocator]` of the regex, serde_json,
+//! hashbrown and rayon test suites, every test passes; regex's suite takes 0.80-0.94 ×
+//! System's wall time (0.72-1.13 × mimalloc's, whose runs swing between two modes),
+//! hashbrown's and rayon's 0.99-1.10 × (serde_json's runs last 20-40 ms).
 //!
 //! # Features
 //!

@@ -251,6 +251,15 @@ const IN_FLIGHT: usize = 4;
 /// With more threads than cores, where the scheduler puts a pair decides what an
 /// allocator costs: blocks that stay on one core stay in its cache. `Together` and
 /// `Apart` pin the threads (Linux only) so that both cases are measured on purpose.
+///
+/// ```
+/// use allocators_benches::workloads::{Placement, Xmalloc};
+///
+/// // `None` where it cannot be done: off Linux, or apart on a single CPU.
+/// if let Some(apart) = Xmalloc::new(1, 8, 256).placed(Placement::Apart) {
+///     assert_eq!(apart.threads(), 2);
+/// }
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Placement {
     /// Wherever the operating system puts them.

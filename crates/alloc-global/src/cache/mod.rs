@@ -100,9 +100,9 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 ///   linked through the blocks' first word, in a `thread_local!` table. Allocation pops
 ///   and free pushes with plain loads and stores: no lock, no atomic read-modify-write.
 /// - **Batches.** An empty stack takes a batch (half its capacity) from the instance's
-///   *depot* (one spin lock per class, a batch moves in O(1); four shards, each batch
-///   given to and first looked for in the shard of the CPU the thread runs on, so that
-///   threads sharing a core exchange blocks still in its cache), else up to 64 blocks from
+///   *depot* (four shards with a spin lock per class each, a batch moves in O(1); each
+///   batch is given to and first looked for in the shard of the CPU the thread runs on, so
+///   that threads sharing a core exchange blocks still in its cache), else up to 64 blocks from
 ///   the backing allocator in one [`allocate_batch`](Allocator::allocate_batch) call (a
 ///   backing allocator that overrides it, as [`SizeClasses`](crate::SizeClasses) does,
 ///   takes its lock once for them); a full stack gives its bottom

@@ -102,11 +102,11 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 /// - **Batches.** An empty stack takes a batch (half its capacity) from the instance's
 ///   *depot* (four shards with a spin lock per class each, a batch moves in O(1); each
 ///   batch is given to and first looked for in the shard of the CPU the thread runs on, so
-///   that threads sharing a core exchange blocks still in its cache), else up to 64 blocks from
-///   the backing allocator in one [`allocate_batch`](Allocator::allocate_batch) call (a
-///   backing allocator that overrides it, as [`SizeClasses`](crate::SizeClasses) does,
-///   takes its lock once for them); a full stack gives its bottom
-///   (coldest) half to the depot as a batch, cut in O(1) at a mark the stack keeps, or to
+///   that threads sharing a core exchange blocks still in its cache), else up to 64
+///   blocks from the backing allocator in one [`allocate_batch`](Allocator::allocate_batch)
+///   call (a backing allocator that overrides it, as [`SizeClasses`](crate::SizeClasses)
+///   does, takes its lock once for them); a full stack gives its bottom (coldest) half to
+///   the depot as a batch, cut in O(1) at a mark the stack keeps, or to
 ///   the backing allocator when the depot holds 256 KiB of that class already (16 batches
 ///   of the classes of 128 bytes and up, 128 of the 16-byte class's; the limit is a
 ///   parameter: [`with_depot_batches`](Self::with_depot_batches)).

@@ -185,10 +185,10 @@
 //! the scheduler decides how many blocks cross cores: on the producer/consumer workload it
 //! keeps mimalloc's pairs on one core (98 % of batches, counted) and ours less often
 //! (29 %); pinned, `GeneralPurpose` is 0.94-0.98 × mimalloc with each pair on one core and
-//! 0.35-0.38 × with each pair across two, and the scheduled point swings with the
-//! placement (1.2-2.5 × across runs). Memory: peak bytes taken on larson 1.14-1.24 ×
+//! 0.35-0.40 × with each pair across two, and the scheduled point swings with the
+//! placement (1.2-2.6 × across runs). Memory: peak bytes taken on larson 1.14-1.24 ×
 //! mimalloc's usable bytes (16 KiB chunks for the classes up to 1 KiB), peak resident
-//! memory 0.24-0.79 × mimalloc's. As the `#[global_allocator]` of the regex, serde_json,
+//! memory 0.24-0.86 × mimalloc's. As the `#[global_allocator]` of the regex, serde_json,
 //! hashbrown and rayon test suites, every test passes; regex's suite takes 0.80-0.94 ×
 //! System's wall time (0.72-1.13 × mimalloc's, whose runs swing between two modes),
 //! hashbrown's and rayon's 0.99-1.10 × (serde_json's runs last 20-40 ms).

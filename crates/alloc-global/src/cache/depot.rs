@@ -79,6 +79,22 @@ pub(crate) unsafe fn set_next(block: *mut u8, next: *mut u8) {
     unsafe { block.cast::<*mut u8>().write(next) }
 }
 
+/// The `count`-th block of the chain at `head` (its last, for a chain of `count` blocks;
+/// `head` itself when `count` is 0 or 1), found by walking `count - 1` links.
+///
+/// # Safety
+///
+/// `head` starts a chain of at least `count` free class blocks owned by the caller, linked
+/// by [`set_next`].
+pub(crate) unsafe fn last_of(head: *mut u8, count: usize) -> *mut u8 {
+    let mut last = head;
+    for _ in 1..count {
+        // SAFETY: one of the chain's first `count` blocks, the caller's (forwarded).
+        last = unsafe { next(last) };
+    }
+    last
+}
+
 /// The next batch, stored in the second word of a batch's first block.
 ///
 /// # Safety
@@ -131,13 +147,8 @@ unsafe fn prepend(chain: Chain, head: *mut u8, count: usize) -> Chain {
     if count == 0 {
         return chain;
     }
-    let mut last = head;
-    for _ in 1..count {
-        // SAFETY: one of the caller's first `count` blocks.
-        last = unsafe { next(last) };
-    }
-    // SAFETY: `last` is the caller's, linked to the rest now.
-    unsafe { set_next(last, chain.head) };
+    // SAFETY: the caller's chain of `count` blocks; its last is linked to the rest now.
+    unsafe { set_next(last_of(head, count), chain.head) };
     Chain {
         head,
         count: count + chain.count,
@@ -278,12 +289,9 @@ impl Core {
                 return Chain::EMPTY;
             }
             let head = shelf.loose;
-            let mut last = head;
-            for _ in 1..want {
-                // SAFETY: `last` is one of the first `want <= loose_count` blocks of the
-                // loose chain, which the depot owns.
-                last = unsafe { next(last) };
-            }
+            // SAFETY: the loose chain, which the depot owns, has `loose_count >= want`
+            // blocks.
+            let last = unsafe { last_of(head, want) };
             // SAFETY: as above; cutting the chain after `last`.
             unsafe {
                 shelf.loose = next(last);
@@ -342,11 +350,8 @@ impl Core {
         if count == 0 {
             return;
         }
-        let mut last = head;
-        for _ in 1..count {
-            // SAFETY: the caller owns the `count` blocks of the chain.
-            last = unsafe { next(last) };
-        }
+        // SAFETY: the caller owns the `count` blocks of the chain.
+        let last = unsafe { last_of(head, count) };
         self.depot[current_shard()][c].with_shelf(|shelf| {
             // SAFETY: `last` is the caller's last block, given to the depot now.
             unsafe { set_next(last, shelf.loose) };

@@ -21,7 +21,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use alloc_core::{RawLock, SpinLock};
 
 use super::classes::{NUM_CLASSES, batch, capacity};
-use super::depot::{Core, next, set_next};
+use super::depot::{Core, last_of, next, set_next};
 
 /// How many cache instances one thread can cache for at the same time; a thread that uses
 /// more serves the others without a cache (correct, slower).
@@ -223,11 +223,8 @@ impl Slot {
         debug_assert!(n >= 1 && n <= cache.count.get() as usize);
         cache.mark.set(ptr::null_mut());
         let head = cache.head.get();
-        let mut last = head;
-        for _ in 1..n {
-            // SAFETY: the first `n <= count` blocks of the stack are free blocks of it.
-            last = unsafe { next(last) };
-        }
+        // SAFETY: the first `n <= count` blocks of the stack are free blocks of it.
+        let last = unsafe { last_of(head, n) };
         // SAFETY: as above; the chain is cut after `last`.
         unsafe {
             cache.head.set(next(last));
@@ -251,11 +248,8 @@ impl Slot {
         // The stack may cross `batch(c)` without a push: the mark is unknown.
         cache.mark.set(ptr::null_mut());
         if !cache.head.get().is_null() {
-            let mut last = head;
-            for _ in 1..n {
-                // SAFETY: the caller's chain has `n` blocks.
-                last = unsafe { next(last) };
-            }
+            // SAFETY: the caller's chain has `n` blocks.
+            let last = unsafe { last_of(head, n) };
             // SAFETY: `last` ends the caller's chain, given to the stack.
             unsafe { set_next(last, cache.head.get()) };
         }
